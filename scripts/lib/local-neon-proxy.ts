@@ -1,0 +1,128 @@
+// A small local stand-in for Neon's WebSocket proxy. The Worker's Neon driver speaks the
+// Postgres wire protocol over a WebSocket exactly as it does against Neon in production; this
+// proxy unwraps the frames onto a TCP connection to a real Postgres server or to the embedded
+// PGlite socket server.
+//
+// PGlite is a single session: when `serializeSessions` is on, each WebSocket waits its turn
+// and holds the upstream alone until it closes, so transactions never interleave.
+import { createConnection, type Socket } from 'node:net';
+import { WebSocketServer, type WebSocket, type RawData } from 'ws';
+
+export interface LocalNeonProxyOptions {
+  /** Where Postgres (or the PGlite socket server) listens. The client's `address` is ignored. */
+  upstream: { host: string; port: number };
+  /** One session at a time (PGlite). */
+  serializeSessions: boolean;
+  /** Port to listen on; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  log?: (message: string) => void;
+}
+
+export interface LocalNeonProxy {
+  port: number;
+  /** `host:port`, the value for the Worker's LOCAL_NEON_PROXY setting. */
+  address: string;
+  close(): Promise<void>;
+  stats(): { sessions: number; waiting: number };
+}
+
+// A session held longer than this in serialized mode is almost certainly a leaked connection;
+// closing it keeps the rest of the system from waiting forever.
+const SERIALIZED_SESSION_LIMIT_MS = 60_000;
+
+export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promise<LocalNeonProxy> {
+  const log = options.log ?? (() => {});
+  const server = new WebSocketServer({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+
+  let active = 0;
+  const waiting: Array<() => void> = [];
+
+  function acquire(): Promise<void> {
+    if (!options.serializeSessions || active === 0) {
+      active++;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => waiting.push(() => { active++; resolve(); }));
+  }
+
+  function release(): void {
+    active--;
+    if (options.serializeSessions) waiting.shift()?.();
+  }
+
+  server.on('connection', (ws: WebSocket) => {
+    // The driver writes its startup message right away; keep it until the upstream is ours.
+    const pending: Buffer[] = [];
+    let upstream: Socket | null = null;
+    let closed = false;
+    let released = false;
+    let watchdog: NodeJS.Timeout | undefined;
+
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      clearTimeout(watchdog);
+      upstream?.destroy();
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+      if (!released && upstream) {
+        released = true;
+        // Let the upstream see the disconnect (PGlite rolls back an open transaction) before
+        // the next session starts.
+        setTimeout(release, 5);
+      }
+    };
+
+    ws.on('message', (data: RawData) => {
+      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (upstream) upstream.write(chunk);
+      else pending.push(chunk);
+    });
+    ws.on('close', finish);
+    ws.on('error', finish);
+
+    const waitStarted = Date.now();
+    acquire().then(() => {
+      if (closed) { release(); return; }
+      const waited = Date.now() - waitStarted;
+      if (waited > 5_000) log(`a database session waited ${waited} ms for its turn`);
+      const socket = createConnection(options.upstream);
+      upstream = socket;
+      socket.setNoDelay(true);
+      socket.on('connect', () => {
+        for (const chunk of pending.splice(0)) socket.write(chunk);
+      });
+      socket.on('data', (chunk) => {
+        if (ws.readyState === ws.OPEN) ws.send(chunk);
+      });
+      socket.on('close', finish);
+      socket.on('error', (error) => {
+        log(`upstream database connection failed: ${error.message}`);
+        finish();
+      });
+      if (options.serializeSessions) {
+        watchdog = setTimeout(() => {
+          log(`closed a database session held for over ${SERIALIZED_SESSION_LIMIT_MS / 1000} s (a connection that was never ended?)`);
+          finish();
+        }, SERIALIZED_SESSION_LIMIT_MS);
+      }
+    });
+  });
+
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no TCP address');
+  return {
+    port: address.port,
+    address: `${options.host ?? '127.0.0.1'}:${address.port}`,
+    stats: () => ({ sessions: active, waiting: waiting.length }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of server.clients) client.terminate();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,4 @@
+export interface SessionUser {
+  id: string;
+  role: 'customer' | 'admin';
+}

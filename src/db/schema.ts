@@ -1,0 +1,203 @@
+// The single source of the Postgres tables. `npm run db:generate` turns changes here into a
+// committed migration under src/db/migrations.
+import { sql } from 'drizzle-orm';
+import {
+  boolean,
+  check,
+  customType,
+  index,
+  integer,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  jsonb,
+} from 'drizzle-orm/pg-core';
+
+const tsvector = customType<{ data: string }>({ dataType: () => 'tsvector' });
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+
+export const users = pgTable(
+  'users',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    email: text('email').notNull(),
+    name: text('name').notNull(),
+    passwordHash: text('password_hash').notNull(),
+    role: text('role', { enum: ['customer', 'admin'] }).notNull().default('customer'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Emails are unique whatever their case.
+    uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
+    check('users_role_check', sql`${t.role} in ('customer', 'admin')`),
+  ],
+);
+
+/** Failed logins per account and per IP, for rate limiting. */
+export const loginThrottle = pgTable('login_throttle', {
+  key: text('key').primaryKey(),
+  failures: integer('failures').notNull().default(0),
+  windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
+  blockedUntil: timestamp('blocked_until', { withTimezone: true, mode: 'date' }),
+});
+
+export const performers = pgTable('performers', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  genre: text('genre'),
+  bio: text('bio'),
+  createdAt: createdAt(),
+});
+
+export const venues = pgTable('venues', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  city: text('city').notNull(),
+  address: text('address'),
+  capacity: integer('capacity').notNull(),
+  createdAt: createdAt(),
+});
+
+export const venueSections = pgTable(
+  'venue_sections',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    venueId: uuid('venue_id').notNull().references(() => venues.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [uniqueIndex('venue_sections_venue_name_key').on(t.venueId, t.name)],
+);
+
+export const venueRows = pgTable(
+  'venue_rows',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    sectionId: uuid('section_id').notNull().references(() => venueSections.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    position: integer('position').notNull(),
+  },
+  (t) => [uniqueIndex('venue_rows_section_name_key').on(t.sectionId, t.name)],
+);
+
+export const seats = pgTable(
+  'seats',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    rowId: uuid('row_id').notNull().references(() => venueRows.id, { onDelete: 'cascade' }),
+    number: integer('number').notNull(),
+  },
+  (t) => [uniqueIndex('seats_row_number_key').on(t.rowId, t.number)],
+);
+
+export const eventStatuses = ['draft', 'published', 'cancelled'] as const;
+
+export const events = pgTable(
+  'events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    description: text('description'),
+    performerId: uuid('performer_id').notNull().references(() => performers.id),
+    venueId: uuid('venue_id').notNull().references(() => venues.id),
+    startsAt: timestamp('starts_at', { withTimezone: true, mode: 'date' }).notNull(),
+    onSaleAt: timestamp('on_sale_at', { withTimezone: true, mode: 'date' }).notNull(),
+    status: text('status', { enum: eventStatuses }).notNull().default('draft'),
+    currency: text('currency').notNull().default('USD'),
+    /** Section name → price in cents; the tickets carry their own copy. */
+    prices: jsonb('prices').$type<Record<string, number>>().notNull(),
+    minPriceCents: integer('min_price_cents').notNull(),
+    queueEnabled: boolean('queue_enabled').notNull().default(false),
+    queueAdmitPerMinute: integer('queue_admit_per_minute').notNull().default(100),
+    queueMaxActive: integer('queue_max_active').notNull().default(500),
+    /** Weighted text of the event, its performer, venue and city; kept by src/db/search.ts. */
+    searchVector: tsvector('search_vector'),
+    createdAt: createdAt(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('events_search_vector_idx').using('gin', t.searchVector),
+    index('events_status_starts_at_idx').on(t.status, t.startsAt),
+    index('events_performer_idx').on(t.performerId),
+    index('events_venue_idx').on(t.venueId),
+    check('events_status_check', sql`${t.status} in ('draft', 'published', 'cancelled')`),
+  ],
+);
+
+/**
+ * Every distinct word of the searchable text, so a misspelt query word can be corrected to
+ * words that exist (pg_trgm similarity) before the full-text search runs.
+ */
+export const searchTerms = pgTable(
+  'search_terms',
+  { term: text('term').primaryKey() },
+  (t) => [index('search_terms_trgm_idx').using('gin', t.term.op('gin_trgm_ops'))],
+);
+
+export const ticketStatuses = ['available', 'sold'] as const;
+
+/** One per seat of an event. Holds live in the event's TicketLock, never here. */
+export const tickets = pgTable(
+  'tickets',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id').notNull().references(() => events.id, { onDelete: 'cascade' }),
+    seatId: uuid('seat_id').notNull().references(() => seats.id),
+    section: text('section').notNull(),
+    row: text('row').notNull(),
+    seat: integer('seat').notNull(),
+    /** Seat-map order within the event (section, row, seat). */
+    position: integer('position').notNull(),
+    priceCents: integer('price_cents').notNull(),
+    currency: text('currency').notNull(),
+    status: text('status', { enum: ticketStatuses }).notNull().default('available'),
+    bookingId: uuid('booking_id'),
+  },
+  (t) => [
+    uniqueIndex('tickets_event_seat_key').on(t.eventId, t.seatId),
+    index('tickets_event_position_idx').on(t.eventId, t.position),
+    index('tickets_booking_idx').on(t.bookingId),
+    check('tickets_status_check', sql`${t.status} in ('available', 'sold')`),
+    check('tickets_sold_has_booking', sql`(${t.status} = 'sold') = (${t.bookingId} is not null)`),
+  ],
+);
+
+export const bookingStatuses = ['confirmed', 'cancelled', 'refunded'] as const;
+
+/** Confirmed bookings; pending ones are holds in the event's TicketLock. */
+export const bookings = pgTable(
+  'bookings',
+  {
+    id: uuid('id').primaryKey(),
+    userId: uuid('user_id').notNull().references(() => users.id),
+    eventId: uuid('event_id').notNull().references(() => events.id),
+    status: text('status', { enum: bookingStatuses }).notNull(),
+    totalCents: integer('total_cents').notNull(),
+    currency: text('currency').notNull(),
+    paymentProvider: text('payment_provider').notNull(),
+    paymentReference: text('payment_reference'),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('bookings_user_created_idx').on(t.userId, t.createdAt)],
+);
+
+export const bookingTickets = pgTable(
+  'booking_tickets',
+  {
+    bookingId: uuid('booking_id').notNull().references(() => bookings.id),
+    ticketId: uuid('ticket_id').notNull().references(() => tickets.id),
+    priceCents: integer('price_cents').notNull(),
+    admittedAt: timestamp('admitted_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.bookingId, t.ticketId] }),
+    // The last guard of invariant 1: a ticket belongs to at most one booking, whatever any
+    // Durable Object believed.
+    uniqueIndex('booking_tickets_ticket_key').on(t.ticketId),
+  ],
+);

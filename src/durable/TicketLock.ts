@@ -1,0 +1,3 @@
+import { DurableObject } from 'cloudflare:workers';
+import type { Bindings } from '../env';
+export class TicketLock extends DurableObject<Bindings> {}

@@ -1,0 +1,46 @@
+import type { TicketLock } from './durable/TicketLock';
+import type { WaitingRoom } from './durable/WaitingRoom';
+import type { SessionUser } from './auth/session';
+
+/** What the Worker is given: Durable Object namespaces, settings and secrets (API.md, last section). */
+export interface Bindings {
+  TICKET_LOCK: DurableObjectNamespace<TicketLock>;
+  WAITING_ROOM: DurableObjectNamespace<WaitingRoom>;
+  DATABASE_URL: string;
+  /** `host:port` of the local stand-in for Neon's WebSocket proxy; unset in production. */
+  LOCAL_NEON_PROXY?: string;
+  SESSION_SECRET: string;
+  HOLD_TTL_SECONDS?: string;
+  MAX_TICKETS_PER_USER?: string;
+  PAYMENT_PROVIDER?: string;
+  STRIPE_SECRET_KEY?: string;
+  STRIPE_WEBHOOK_SECRET?: string;
+  TICKET_SIGNING_KEY?: string;
+}
+
+export interface Variables {
+  user: SessionUser | null;
+}
+
+export type AppEnv = { Bindings: Bindings; Variables: Variables };
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends Bindings {}
+  }
+}
+
+function positiveInteger(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed <= 0) throw new Error(`${name} must be a positive integer, got "${value}"`);
+  return parsed;
+}
+
+export function settings(env: Bindings) {
+  return {
+    holdTtlSeconds: positiveInteger(env.HOLD_TTL_SECONDS, 600, 'HOLD_TTL_SECONDS'),
+    maxTicketsPerUser: positiveInteger(env.MAX_TICKETS_PER_USER, 10, 'MAX_TICKETS_PER_USER'),
+    paymentProvider: env.PAYMENT_PROVIDER === 'stripe' ? ('stripe' as const) : ('test' as const),
+  };
+}
