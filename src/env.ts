@@ -27,6 +27,10 @@ export type AppEnv = { Bindings: Bindings; Variables: Variables };
 declare global {
   namespace Cloudflare {
     interface Env extends Bindings {}
+    interface GlobalProps {
+      mainModule: typeof import('./worker');
+      durableNamespaces: 'TicketLock' | 'WaitingRoom';
+    }
   }
 }
 

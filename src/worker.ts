@@ -1,9 +1,52 @@
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
 import type { AppEnv } from './env';
+import { ApiError } from './errors';
+import { loadSession } from './auth/session';
 import { healthRoutes } from './routes/health';
+import { authRoutes } from './routes/auth';
+import { meRoutes } from './routes/me';
+import { eventRoutes } from './routes/events';
+import { adminRoutes } from './routes/admin';
+
 export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
 
+const MAX_BODY_BYTES = 64 * 1024;
+
 const app = new Hono<AppEnv>();
+
+app.use(
+  '/api/*',
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, 'payload_too_large', `Request bodies are limited to ${MAX_BODY_BYTES / 1024} KiB.`);
+    },
+  }),
+);
+app.use('/api/*', loadSession);
+
 app.route('/api/health', healthRoutes);
+app.route('/api/auth', authRoutes);
+app.route('/api/me', meRoutes);
+app.route('/api/events', eventRoutes);
+app.route('/api/admin', adminRoutes);
+
+app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));
+
+// The one place errors become responses: API.md's shape, and never internals.
+app.onError((error, c) => {
+  if (error instanceof ApiError) {
+    for (const [name, value] of Object.entries(error.headers ?? {})) c.header(name, value);
+    return c.json(error.toBody(), error.status);
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return c.json(new ApiError(error.status as 400, 'validation_failed', 'The request could not be read.').toBody(), error.status);
+  }
+  console.error(`${c.req.method} ${c.req.path} failed`, error);
+  return c.json(new ApiError(500, 'internal', 'Something went wrong on our side. Please try again.').toBody(), 500);
+});
+
 export default app;

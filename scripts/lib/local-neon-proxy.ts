@@ -68,7 +68,7 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
       closed = true;
       clearTimeout(watchdog);
       upstream?.destroy();
-      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close();
+      if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
       if (!released && upstream) {
         released = true;
         // Let the upstream see the disconnect (PGlite rolls back an open transaction) before
@@ -77,10 +77,14 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
       }
     };
 
+    // PGlite answers a Terminate message with silence where a server would hang up, so the
+    // proxy ends the session itself when it sees one.
+    const terminates = options.serializeSessions ? watchForTerminate(() => setImmediate(finish)) : undefined;
     ws.on('message', (data: RawData) => {
       const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
       if (upstream) upstream.write(chunk);
       else pending.push(chunk);
+      terminates?.(chunk);
     });
     ws.on('close', finish);
     ws.on('error', finish);
@@ -124,5 +128,39 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
         for (const client of server.clients) client.terminate();
         server.close(() => resolve());
       }),
+  };
+}
+
+const SSL_REQUEST_CODE = 80877103;
+const TERMINATE = 0x58; // 'X'
+
+/**
+ * Follows the frames a client sends (startup or SSL request first, then typed messages) and
+ * calls `onTerminate` when the client says goodbye.
+ */
+function watchForTerminate(onTerminate: () => void): (chunk: Buffer) => void {
+  let buffered = Buffer.alloc(0);
+  let startedUp = false;
+  return (chunk) => {
+    buffered = Buffer.concat([buffered, chunk]);
+    for (;;) {
+      if (!startedUp) {
+        if (buffered.length < 8) return;
+        const length = buffered.readInt32BE(0);
+        if (buffered.length < length) return;
+        if (buffered.readInt32BE(4) !== SSL_REQUEST_CODE) startedUp = true;
+        buffered = buffered.subarray(length);
+        continue;
+      }
+      if (buffered.length < 5) return;
+      const type = buffered[0];
+      const length = 1 + buffered.readInt32BE(1);
+      if (buffered.length < length) return;
+      buffered = buffered.subarray(length);
+      if (type === TERMINATE) {
+        onTerminate();
+        return;
+      }
+    }
   };
 }

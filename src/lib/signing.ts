@@ -1,0 +1,57 @@
+// Compact HMAC-SHA-256 signed tokens: `<base64url payload>.<base64url signature>`. The purpose
+// is signed with the payload, so a token made for one job (a session) never passes for another
+// (a queue admission, a ticket code).
+import { constantTimeEqual } from '../auth/passwords';
+
+const encoder = new TextEncoder();
+
+export function base64url(bytes: Uint8Array): string {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+export function fromBase64url(text: string): Uint8Array | null {
+  if (!/^[A-Za-z0-9_-]*$/.test(text)) return null;
+  const padded = text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4);
+  try {
+    return Uint8Array.from(atob(padded), (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
+
+const keys = new Map<string, Promise<CryptoKey>>();
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+async function signature(secret: string, purpose: string, payload: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign('HMAC', await hmacKey(secret), encoder.encode(`${purpose}.${payload}`)));
+}
+
+export async function signToken(secret: string, purpose: string, claims: object): Promise<string> {
+  const payload = base64url(encoder.encode(JSON.stringify(claims)));
+  return `${payload}.${base64url(await signature(secret, purpose, payload))}`;
+}
+
+/** The claims of a token this server signed for `purpose`, or null for anything else. */
+export async function verifyToken<T>(secret: string, purpose: string, token: string): Promise<T | null> {
+  if (token.length > 4096) return null;
+  const [payload, sig, extra] = token.split('.');
+  if (!payload || !sig || extra !== undefined) return null;
+  const given = fromBase64url(sig);
+  if (!given || !constantTimeEqual(given, await signature(secret, purpose, payload))) return null;
+  const bytes = fromBase64url(payload);
+  if (!bytes) return null;
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
+  } catch {
+    return null;
+  }
+}

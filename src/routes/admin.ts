@@ -1,0 +1,161 @@
+import { Hono } from 'hono';
+import { eq } from 'drizzle-orm';
+import { z } from 'zod';
+import type { AppEnv } from '../env';
+import { notFound } from '../errors';
+import { requireAdmin } from '../auth/session';
+import { withDb } from '../db/client';
+import { events, performers } from '../db/schema';
+import { toEventJson } from '../db/catalog';
+import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, updateEvent, venueSectionNames } from '../db/organizer';
+import { purge } from '../lib/edge-cache';
+import { eventDocumentKey } from './events';
+import { parseBody, parseId, text } from '../validation';
+
+const MAX_VENUE_SEATS = 100_000;
+
+const performerBody = z.object({
+  name: text(200),
+  genre: text(100).optional(),
+  bio: z.string().trim().max(5000).optional(),
+});
+
+const venueBody = z
+  .object({
+    name: text(200),
+    city: text(100),
+    address: z.string().trim().max(500).optional(),
+    sections: z
+      .array(
+        z.object({
+          name: text(100),
+          rows: z.number().int().min(1).max(200),
+          seatsPerRow: z.number().int().min(1).max(500),
+        }),
+      )
+      .min(1)
+      .max(100),
+  })
+  .superRefine((venue, ctx) => {
+    const names = venue.sections.map((s) => s.name.toLowerCase());
+    names.forEach((name, i) => {
+      if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['sections', i, 'name'], message: 'section names must be distinct' });
+    });
+    const seats = venue.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
+    if (seats > MAX_VENUE_SEATS) ctx.addIssue({ code: 'custom', path: ['sections'], message: `a venue has at most ${MAX_VENUE_SEATS} seats` });
+  });
+
+const isoDateTime = z.iso.datetime({ offset: true }).transform((value) => new Date(value));
+const cents = z.number().int().min(0).max(100_000_000);
+const queueSettings = z.object({
+  enabled: z.boolean(),
+  admitPerMinute: z.number().int().min(1).max(100_000).optional(),
+  maxActive: z.number().int().min(1).max(1_000_000).optional(),
+});
+
+const eventFields = {
+  name: text(200),
+  description: z.string().trim().max(5000).optional(),
+  performerId: z.uuid(),
+  venueId: z.uuid(),
+  startsAt: isoDateTime,
+  onSaleAt: isoDateTime.optional(),
+  status: z.enum(['draft', 'published', 'cancelled']).optional(),
+  prices: z.record(text(100), cents).refine((prices) => Object.keys(prices).length > 0, 'give at least one price'),
+  currency: z
+    .string()
+    .regex(/^[A-Za-z]{3}$/, 'must be an ISO 4217 code such as USD')
+    .transform((code) => code.toUpperCase())
+    .optional(),
+  queue: queueSettings.optional(),
+};
+
+const createEventBody = z.object(eventFields).refine((e) => !e.onSaleAt || e.onSaleAt.getTime() <= e.startsAt.getTime(), {
+  message: 'must not be after startsAt',
+  path: ['onSaleAt'],
+});
+
+const patchEventBody = z
+  .object(eventFields)
+  .partial()
+  .strict()
+  .refine((changes) => Object.keys(changes).length > 0, 'give at least one field to change');
+
+function queueColumns(queue: z.infer<typeof queueSettings> | undefined) {
+  if (!queue) return {};
+  return {
+    queueEnabled: queue.enabled,
+    ...(queue.admitPerMinute ? { queueAdmitPerMinute: queue.admitPerMinute } : {}),
+    ...(queue.maxActive ? { queueMaxActive: queue.maxActive } : {}),
+  };
+}
+
+export const adminRoutes = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    requireAdmin(c);
+    await next();
+  })
+  .post('/performers', async (c) => {
+    const body = await parseBody(c, performerBody);
+    const [performer] = await withDb(c.env, (db) => db.insert(performers).values(body).returning());
+    const { createdAt: _, ...json } = performer!;
+    return c.json({ performer: json }, 201);
+  })
+  .post('/venues', async (c) => {
+    const body = await parseBody(c, venueBody);
+    const venue = await withDb(c.env, (db) => createVenue(db, body));
+    const { createdAt: _, ...json } = venue;
+    return c.json({ venue: json }, 201);
+  })
+  .post('/events', async (c) => {
+    const body = await parseBody(c, createEventBody);
+    const { queue, ...fields } = body;
+    const created = await withDb(c.env, async (db) => {
+      await requireExisting(db, { performerId: body.performerId, venueId: body.venueId });
+      checkPrices(body.prices, await venueSectionNames(db, body.venueId));
+      return createEvent(db, {
+        ...fields,
+        onSaleAt: body.onSaleAt ?? new Date(),
+        status: body.status ?? 'published',
+        ...queueColumns(queue),
+      });
+    });
+    return c.json({ event: toEventJson(created.event), ticketCount: created.ticketCount }, 201);
+  })
+  .patch('/events/:eventId', async (c) => {
+    const eventId = parseId(c.req.param('eventId'), 'event');
+    const body = await parseBody(c, patchEventBody);
+    const { queue, ...fields } = body;
+    const updated = await withDb(c.env, async (db) => {
+      const [current] = await db.select({ venueId: events.venueId }).from(events).where(eq(events.id, eventId));
+      if (!current) throw notFound('event');
+      await requireExisting(db, { performerId: body.performerId });
+      if (body.prices) {
+        const sections = await venueSectionNames(db, current.venueId);
+        const unknown = Object.keys(body.prices).filter((name) => !sections.includes(name));
+        if (unknown.length) checkPrices(body.prices, sections);
+      }
+      return updateEvent(db, eventId, { ...fields, ...queueColumns(queue) });
+    });
+    if (!updated) throw notFound('event');
+    // Other data centres see the edit when their copy expires (CATALOG_TTL_SECONDS).
+    await purge(eventDocumentKey(eventId));
+    return c.json({ event: toEventJson(updated) });
+  })
+  .get('/events/:eventId/sales', async (c) => {
+    const eventId = parseId(c.req.param('eventId'), 'event');
+    const figures = await withDb(c.env, async (db) => {
+      const [event] = await db.select({ currency: events.currency }).from(events).where(eq(events.id, eventId));
+      if (!event) return null;
+      return { ...(await salesFigures(db, eventId)), currency: event.currency };
+    });
+    if (!figures) throw notFound('event');
+    const { held } = await c.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
+    return c.json({
+      sold: figures.sold,
+      held,
+      available: Math.max(0, figures.total - figures.sold - held),
+      revenueCents: figures.revenueCents,
+      currency: figures.currency,
+    });
+  });

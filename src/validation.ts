@@ -1,0 +1,41 @@
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { ApiError } from './errors';
+
+function validationError(error: z.ZodError, where: string): ApiError {
+  const details = error.issues.map((issue) => ({
+    field: issue.path.length ? issue.path.join('.') : where,
+    message: issue.message,
+  }));
+  return new ApiError(400, 'validation_failed', `The request ${where} is not valid: ${details.map((d) => `${d.field}: ${d.message}`).join('; ')}`, details);
+}
+
+/** Parses the JSON body against `schema`; malformed JSON and wrong shapes are 400 `validation_failed`. */
+export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  let body: unknown;
+  try {
+    const text = await c.req.text();
+    body = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'validation_failed', 'The request body must be valid JSON.', [{ field: 'body', message: 'malformed JSON' }]);
+  }
+  const result = schema.safeParse(body);
+  if (!result.success) throw validationError(result.error, 'body');
+  return result.data;
+}
+
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output<S> {
+  const result = schema.safeParse(c.req.query());
+  if (!result.success) throw validationError(result.error, 'query');
+  return result.data;
+}
+
+/** Ids are opaque to clients; one that cannot exist is simply not found. */
+export function parseId(value: string | undefined, what: string): string {
+  const result = z.uuid().safeParse(value);
+  if (!result.success) throw new ApiError(404, 'not_found', `That ${what} does not exist.`);
+  return result.data;
+}
+
+/** Trimmed text with a length limit, the shape of most names in the API. */
+export const text = (max: number) => z.string().trim().min(1).max(max);
