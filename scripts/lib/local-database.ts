@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 export interface LocalDatabase {
@@ -21,7 +22,7 @@ export async function startEmbeddedPostgres(dataDir: string | undefined): Promis
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   let db: PGlite;
   try {
-    db = await PGlite.create({ dataDir, extensions: { pg_trgm } });
+    db = await PGlite.create({ dataDir, extensions: { pg_trgm, fuzzystrmatch } });
   } catch (error) {
     throw new Error(
       `could not open the embedded database in ${dataDir ?? 'memory'} (${(error as Error).message}). ` +

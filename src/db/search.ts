@@ -62,8 +62,8 @@ export interface SearchResult {
 }
 
 const MAX_WORDS = 8;
-// Low enough that a transposition in a five-letter word ("swfit") still finds its word; the
-// candidates are ranked by similarity and only the best few are kept.
+// Low enough that a transposition in a five-letter word ("swfit") still reaches its word by
+// trigrams; edit distance below decides which candidates are kept.
 const SIMILARITY_THRESHOLD = 0.2;
 const CANDIDATES_PER_WORD = 3;
 
@@ -76,30 +76,60 @@ export function keywordWords(keyword: string | undefined): string[] {
     .slice(0, MAX_WORDS);
 }
 
+/** Edits allowed to correct a word: none for very short words, where anything is one edit away. */
+const allowedEdits = (word: string) => (word.length <= 3 ? 0 : word.length <= 5 ? 1 : 2);
+
+/** Levenshtein distance where swapping two neighbouring letters is one edit (optimal string alignment). */
+export function typoDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = best;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
 const quote = (term: string) => `'${term.replace(/'/g, "''")}'`;
 
 /**
- * The tsquery for the keyword: every word must match, each through itself or its closest
- * dictionary words; the last word also matches as a prefix ("tay" finds Taylor). Null when
+ * The tsquery for the keyword: every word must match, each through itself or the dictionary
+ * words closest to it; the last word also matches as a prefix ("tay" finds Taylor). Null when
  * some word matches nothing at all.
  */
 async function buildTsQuery(db: Database, words: string[]): Promise<string | null> {
+  // Candidates come from the trigram index, plus words within two plain edits (levenshtein
+  // counts a swap as two, which trigrams also miss in short words); they are ranked here.
   const rows = (await db.execute(sql`
-    select w.i::int as i, t.term, t.term = w.word as exact
+    select w.i::int as i, t.term, t.similarity
     from unnest(${`{${words.map((w) => `"${w}"`).join(',')}}`}::text[]) with ordinality as w(word, i)
     cross join lateral (
-      select term from search_terms
-      where term % w.word or term = w.word
-      order by term = w.word desc, similarity(term, w.word) desc, term
-      limit ${CANDIDATES_PER_WORD}
-    ) t`)).rows as Array<{ i: number; term: string; exact: boolean }>;
+      select term, similarity(term, w.word) as similarity from search_terms
+      where term = w.word
+         or term % w.word
+         or (length(w.word) > 3 and levenshtein_less_equal(term, w.word, 2) <= 2)
+      order by term = w.word desc, similarity(term, w.word) desc
+      limit 30
+    ) t`)).rows as Array<{ i: number; term: string; similarity: number }>;
 
   const parts: string[] = [];
   for (const [index, word] of words.entries()) {
-    const candidates = rows.filter((row) => row.i === index + 1);
-    const exact = candidates.find((row) => row.exact);
+    const candidates = rows
+      .filter((row) => row.i === index + 1)
+      .map((row) => ({ term: row.term, distance: typoDistance(word, row.term), similarity: Number(row.similarity) }));
+    const exact = candidates.find((c) => c.distance === 0);
     // A word that exists is taken as typed; only unknown words are corrected.
-    const terms = exact ? [exact.term] : candidates.map((row) => row.term);
+    const terms = exact
+      ? [exact.term]
+      : candidates
+          .filter((c) => c.distance <= allowedEdits(word))
+          .sort((a, b) => a.distance - b.distance || b.similarity - a.similarity)
+          .slice(0, CANDIDATES_PER_WORD)
+          .map((c) => c.term);
     const alternatives = terms.map(quote);
     if (index === words.length - 1 && word.length >= 3) alternatives.push(`${quote(word)}:*`);
     if (alternatives.length === 0) return null;
