@@ -1,0 +1,76 @@
+import { runInDurableObject } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { withDb } from '../../src/db/client';
+import { adminToken, createEvent, env, signUp } from '../helpers';
+
+async function sellInPostgres(eventId: string, count: number): Promise<string[]> {
+  const buyer = await signUp();
+  const bookingId = crypto.randomUUID();
+  return withDb(env, async (db) => {
+    const ids = ((await db.execute(sql`select id from tickets where event_id = ${eventId} order by position limit ${count}`)).rows as Array<{ id: string }>).map((r) => r.id);
+    await db.execute(sql`insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, confirmed_at)
+      values (${bookingId}, ${buyer.user.id}, ${eventId}, 'confirmed', 0, 'USD', 'test', now())`);
+    await db.execute(sql`update tickets set status = 'sold', booking_id = ${bookingId} where id = any(${`{${ids.join(',')}}`}::uuid[])`);
+    return ids;
+  });
+}
+
+describe('TicketLock', () => {
+  let admin: string;
+  beforeAll(async () => {
+    admin = await adminToken();
+  });
+
+  it('learns the sold tickets from Postgres when it first starts', async () => {
+    const { eventId } = await createEvent(admin);
+    const sold = await sellInPostgres(eventId, 3);
+    const snapshot = await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId);
+    expect(snapshot.booked.sort()).toEqual([...sold].sort());
+    expect(snapshot.reserved).toEqual([]);
+    expect(snapshot.version).toBeGreaterThan(0);
+  });
+
+  it('reads Postgres only once: later sales reach it through its own methods, not by rereading', async () => {
+    const { eventId } = await createEvent(admin);
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const before = await lock.seatStatus(eventId);
+    await sellInPostgres(eventId, 2);
+    const after = await lock.seatStatus(eventId);
+    expect(after).toEqual(before);
+  });
+
+  it('answers concurrent first calls with one load', async () => {
+    const { eventId } = await createEvent(admin);
+    const sold = await sellInPostgres(eventId, 1);
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const snapshots = await Promise.all(Array.from({ length: 10 }, () => lock.seatStatus(eventId)));
+    for (const snapshot of snapshots) expect(snapshot.booked).toEqual(sold);
+    const rows = await runInDurableObject(lock, (_i, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM sold_tickets`).one().n);
+    expect(rows).toBe(1);
+  });
+
+  it('relearns from Postgres after its storage is lost', async () => {
+    const { eventId } = await createEvent(admin);
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    await lock.seatStatus(eventId);
+    const sold = await sellInPostgres(eventId, 2);
+    await runInDurableObject(lock, async (_instance, state) => {
+      state.storage.sql.exec(`DELETE FROM sold_tickets; DELETE FROM meta;`);
+    });
+    const snapshot = await lock.seatStatus(eventId);
+    expect(snapshot.booked.sort()).toEqual([...sold].sort());
+  });
+
+  it('counts only unexpired holds as held', async () => {
+    const { eventId } = await createEvent(admin);
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    await lock.seatStatus(eventId);
+    await runInDurableObject(lock, (_instance, state) => {
+      const now = Date.now();
+      state.storage.sql.exec(`INSERT INTO holds (booking_id, user_id, expires_at) VALUES ('live', 'u1', ?), ('gone', 'u2', ?)`, now + 60_000, now - 1);
+      state.storage.sql.exec(`INSERT INTO held_tickets (ticket_id, booking_id) VALUES ('t1', 'live'), ('t2', 'live'), ('t3', 'gone')`);
+    });
+    expect(await lock.holdCounts(eventId)).toEqual({ held: 2, sold: 0 });
+  });
+});
