@@ -106,7 +106,7 @@ export async function updateEvent(db: Database, eventId: string, changes: Partia
     }
     const startsAt = changes.startsAt ?? current.startsAt;
     const onSaleAt = changes.onSaleAt ?? current.onSaleAt;
-    if (onSaleAt.getTime() > startsAt.getTime()) details.push({ field: 'onSaleAt', message: 'must not be after startsAt' });
+    if ((changes.startsAt || changes.onSaleAt) && onSaleAt.getTime() > startsAt.getTime()) details.push({ field: 'onSaleAt', message: 'must not be after startsAt' });
     const [soldRow] = await tx.select({ n: sql<number>`count(*)::int` }).from(tickets).where(and(eq(tickets.eventId, eventId), eq(tickets.status, 'sold')));
     if (changes.currency && changes.currency !== current.currency && (soldRow?.n ?? 0) > 0) {
       details.push({ field: 'currency', message: 'tickets were already sold in the current currency' });

@@ -32,7 +32,7 @@ export async function refreshSearchDocuments(db: SqlRunner, eventIds?: string[])
     cross join lateral regexp_split_to_table(
       lower(e.name || ' ' || p.name || ' ' || v.name || ' ' || v.city || ' ' || coalesce(p.genre, '') || ' ' || coalesce(e.description, '')),
       '[^[:alnum:]]+') as word
-    where length(word) between 2 and 40 ${only}
+    where length(word) between 1 and 40 ${only}
     on conflict do nothing`);
 }
 
@@ -142,7 +142,7 @@ export async function searchEvents(db: Database, query: SearchQuery): Promise<Se
   const words = keywordWords(query.keyword);
   return db.transaction(async (tx) => {
     let match = sql``;
-    let rank = sql`0`;
+    let rank = sql`0::real`;
     if (words.length > 0) {
       await tx.execute(sql.raw(`set local pg_trgm.similarity_threshold = ${SIMILARITY_THRESHOLD}`));
       const tsquery = await buildTsQuery(tx as unknown as Database, words);

@@ -115,7 +115,8 @@ export const adminRoutes = new Hono<AppEnv>()
       checkPrices(body.prices, await venueSectionNames(db, body.venueId));
       return createEvent(db, {
         ...fields,
-        onSaleAt: body.onSaleAt ?? new Date(),
+        // On sale from now, or from the moment it was created for an event already in the past.
+        onSaleAt: body.onSaleAt ?? new Date(Math.min(Date.now(), body.startsAt.getTime())),
         status: body.status ?? 'published',
         ...queueColumns(queue),
       });

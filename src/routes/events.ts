@@ -20,17 +20,30 @@ export const eventDocumentKey = (eventId: string) => cacheKey(`/v1/events/${even
 const seatStatusKey = (eventId: string) => cacheKey(`/v1/events/${eventId}/seat-status`);
 
 const DAY_MS = 24 * 3600 * 1000;
-const isoDate = /^\d{4}-\d{2}-\d{2}$/;
-const isoDateTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+const isoDate = /^(\d{4})-(\d{2})-(\d{2})$/;
+const isoDateTime = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d)(:([0-5]\d)(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):?[0-5]\d)$/;
 
-/** An ISO date or date-time; a bare date covers its whole UTC day. */
+/** Date.parse rolls 2027-02-30 over to March; a calendar date must exist as written. */
+function isCalendarDate(year: string, month: string, day: string): boolean {
+  const date = new Date(Date.UTC(Number(year), Number(month) - 1, Number(day)));
+  return date.getUTCFullYear() === Number(year) && date.getUTCMonth() === Number(month) - 1 && date.getUTCDate() === Number(day);
+}
+
+/** An ISO date or date-time, as the half-open range of instants it names (a bare date is its whole UTC day). */
 const dateBound = z
   .string()
   .trim()
-  .refine((value) => (isoDate.test(value) || isoDateTime.test(value)) && !Number.isNaN(Date.parse(value)), {
-    message: 'must be an ISO 8601 date (2027-03-01) or date-time (2027-03-01T19:30:00Z)',
-  })
-  .transform((value) => ({ at: new Date(value), wholeDay: isoDate.test(value) }));
+  .refine(
+    (value) => {
+      const parts = isoDate.exec(value) ?? isoDateTime.exec(value);
+      return parts !== null && isCalendarDate(parts[1]!, parts[2]!, parts[3]!) && !Number.isNaN(Date.parse(value));
+    },
+    { message: 'must be an ISO 8601 date (2027-03-01) or date-time (2027-03-01T19:30:00Z)' },
+  )
+  .transform((value) => {
+    const from = new Date(value);
+    return { from, until: new Date(from.getTime() + (isoDate.test(value) ? DAY_MS : 1)) };
+  });
 
 const searchQuery = z
   .object({
@@ -40,7 +53,7 @@ const searchQuery = z
     pageSize: z.coerce.number().int().min(1).max(100).default(20),
     page: z.coerce.number().int().min(1).max(1000).default(1),
   })
-  .refine((q) => !q.start || !q.end || q.start.at.getTime() <= q.end.at.getTime(), {
+  .refine((q) => !q.start || !q.end || q.start.from.getTime() < q.end.until.getTime(), {
     message: 'start must not be after end',
     path: ['start'],
   });
@@ -55,8 +68,8 @@ async function seatStatus(c: Context<AppEnv>, eventId: string): Promise<SeatStat
 export const eventRoutes = new Hono<AppEnv>()
   .get('/search', async (c) => {
     const query = parseQuery(c, searchQuery);
-    const start = query.start?.at;
-    const endBefore = query.end ? new Date(query.end.at.getTime() + (query.end.wholeDay ? DAY_MS : 1)) : undefined;
+    const start = query.start?.from;
+    const endBefore = query.end?.until;
     const words = keywordWords(query.keyword);
     // Equivalent searches share one cache entry.
     const normalized = new URLSearchParams({

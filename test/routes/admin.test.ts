@@ -279,6 +279,13 @@ describe('organizer API', () => {
       expect((await view(event.eventId)).event).toMatchObject(changes);
     });
 
+    it('lets an organizer cancel an event that was created with a startsAt in the past', async () => {
+      const event = await createEvent(admin, { startsAt: '2020-01-01T19:00:00.000Z' });
+      const response = await patchEvent(event.eventId, { status: 'cancelled' });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { event: EventJson }).event.status).toBe('cancelled');
+    });
+
     it('reprices the available tickets of a section and leaves the other sections alone', async () => {
       const event = await createEvent(admin, { prices: { Floor: 5000, Balcony: 6000 } });
       await view(event.eventId);

@@ -97,13 +97,15 @@ describe('GET /api/events/search', () => {
     });
 
     // Typo correction (src/db/search.ts): a word that is not in the dictionary of known words is
-    // replaced by its three most similar known words with pg_trgm similarity >= 0.2. The made-up
-    // name "Marlowe Quintessa" shares little with any other word in the shared dictionary, and the
-    // misspellings below stay well above the threshold, so the right word is always among the
-    // three candidates: marlow~marlowe 0.67, quintesa~quintessa 0.73, marlwoe~marlowe 0.33,
-    // qiuntessa~quintessa 0.43. (Short words are avoided: "swfit"~"swift" is exactly 0.2, too
-    // close to the edge to hold in a dictionary that other test files keep adding to.)
-    // The date range keeps the answer to this test's own event.
+    // replaced by up to three known words that pg_trgm finds similar (similarity >= 0.2) or that
+    // are within two plain edits, kept only within an edit budget that counts a swap of
+    // neighbouring letters as one edit: 1 edit for words of 4-5 letters, 2 for longer ones. The
+    // made-up words below share little with any other word in the shared dictionary, and each
+    // misspelling is one edit from its word with ample similarity, so the right word always
+    // survives: marlow~marlowe (1 edit, similarity 0.67), quintesa~quintessa (1, 0.73),
+    // marlwoe~marlowe (1 swap, 0.33), qiuntessa~quintessa (1 swap, 0.43), and the short
+    // orvki~orvik (1 swap, 0.33). The date range keeps each answer
+    // to this test's own events.
     it('finds a performer from misspelt words: dropped letters and transposed letters', async () => {
       const event = await createEvent(admin, { performerName: `Marlowe Quintessa ${unique('zq')}`, startsAt: at(20) });
 
@@ -111,6 +113,21 @@ describe('GET /api/events/search', () => {
         const body = await found({ keyword, start: date(20), end: date(20) });
         expect(ids(body), keyword).toEqual([event.eventId]);
         expect(body.total).toBe(1);
+      }
+    });
+
+    it('corrects a swap of neighbouring letters in a short word', async () => {
+      const event = await createEvent(admin, { performerName: `Sabre Orvik ${unique('zq')}`, startsAt: at(21) });
+
+      const body = await found({ keyword: 'orvki', start: date(21), end: date(21) });
+      expect(ids(body)).toEqual([event.eventId]);
+    });
+
+    it('finds a name with a one-letter word, typed exactly', async () => {
+      const tag = unique('zq');
+      const event = await createEvent(admin, { performerName: `Kembrax-Q ${tag}` });
+      for (const keyword of [`Kembrax-Q ${tag}`, `${tag} kembrax q`]) {
+        expect(ids(await found({ keyword }))).toEqual([event.eventId]);
       }
     });
 
@@ -155,8 +172,23 @@ describe('GET /api/events/search', () => {
   });
 
   describe('date range', () => {
-    // With a keyword: a range search without one answers 500 today (reported to the owner of
-    // src/db/search.ts), and the keyword keeps other tests' events out of the totals anyway.
+    it('without a keyword returns the published events of the range by startsAt', async () => {
+      const middle = await createEvent(admin, { startsAt: at(71) });
+      const last = await createEvent(admin, { startsAt: at(72, '08:00:00.000') });
+      const first = await createEvent(admin, { startsAt: at(70) });
+      await createEvent(admin, { startsAt: at(71, '12:00:00.000'), status: 'draft' });
+
+      const body = await found({ start: date(70), end: date(72) });
+      expect(ids(body)).toEqual([first.eventId, middle.eventId, last.eventId]);
+      expect(body.total).toBe(3);
+    });
+
+    it('takes a start later on the same day as a bare end date', async () => {
+      const tag = unique('zqsameday');
+      const event = await createEvent(admin, { name: `${tag} Late Show`, startsAt: at(5, '18:00:00.000') });
+      expect(ids(await found({ keyword: tag, start: at(5, '12:00:00.000'), end: date(5) }))).toEqual([event.eventId]);
+    });
+
     it('includes both ends, a bare date covering its whole UTC day', async () => {
       const tag = unique('zqday');
       await createEvent(admin, { name: `${tag} Before`, startsAt: at(49, '23:59:59.999') });
@@ -288,6 +320,10 @@ describe('GET /api/events/search', () => {
       ['pageSize abc', { pageSize: 'abc' }, 'pageSize'],
       ['start that is not a date', { start: 'not-a-date' }, 'start'],
       ['start 2027-13-45', { start: '2027-13-45' }, 'start'],
+      ['a day that the month does not have', { start: '2027-02-30' }, 'start'],
+      ['29 February of a common year', { end: '2027-02-29' }, 'end'],
+      ['a date-time on a day that does not exist', { start: '2027-04-31T10:00:00Z' }, 'start'],
+      ['an hour past 23', { start: '2027-04-01T24:30:00Z' }, 'start'],
       ['end that is not a date', { end: 'tomorrow' }, 'end'],
     ];
 
