@@ -1,21 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { SearchHit } from '../../src/db/search';
 import { adminToken, api, createEvent, unique } from '../helpers';
 
 // Test files run in parallel against one shared database, and search answers are edge-cached for
 // 60 s by their normalized query. So every event here carries a made-up word of its own (`unique`)
 // and starts on a far-future day picked at random per run: no other test's events can show up in
 // a total, and no query repeats one of an earlier run that might still be cached.
-
-interface SearchHit {
-  id: string;
-  name: string;
-  startsAt: string;
-  status: string;
-  venue: { id: string; name: string; city: string };
-  performer: { id: string; name: string };
-  minPriceCents: number;
-  currency: string;
-}
 
 interface SearchBody {
   events: SearchHit[];
