@@ -9,6 +9,7 @@ import { authRoutes } from './routes/auth';
 import { meRoutes } from './routes/me';
 import { eventRoutes } from './routes/events';
 import { adminRoutes } from './routes/admin';
+import { bookingRoutes } from './routes/bookings';
 
 export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
@@ -33,6 +34,7 @@ app.route('/api/auth', authRoutes);
 app.route('/api/me', meRoutes);
 app.route('/api/events', eventRoutes);
 app.route('/api/admin', adminRoutes);
+app.route('/api/bookings', bookingRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));
 

@@ -155,7 +155,7 @@ export const tickets = pgTable(
     priceCents: integer('price_cents').notNull(),
     currency: text('currency').notNull(),
     status: text('status', { enum: ticketStatuses }).notNull().default('available'),
-    bookingId: uuid('booking_id'),
+    bookingId: text('booking_id'),
   },
   (t) => [
     uniqueIndex('tickets_event_seat_key').on(t.eventId, t.seatId),
@@ -172,7 +172,8 @@ export const bookingStatuses = ['confirmed', 'cancelled', 'refunded'] as const;
 export const bookings = pgTable(
   'bookings',
   {
-    id: uuid('id').primaryKey(),
+    /** Made by the event's TicketLock; names the event, so a booking leads to its TicketLock. */
+    id: text('id').primaryKey(),
     userId: uuid('user_id').notNull().references(() => users.id),
     eventId: uuid('event_id').notNull().references(() => events.id),
     status: text('status', { enum: bookingStatuses }).notNull(),
@@ -189,7 +190,7 @@ export const bookings = pgTable(
 export const bookingTickets = pgTable(
   'booking_tickets',
   {
-    bookingId: uuid('booking_id').notNull().references(() => bookings.id),
+    bookingId: text('booking_id').notNull().references(() => bookings.id),
     ticketId: uuid('ticket_id').notNull().references(() => tickets.id),
     priceCents: integer('price_cents').notNull(),
     admittedAt: timestamp('admitted_at', { withTimezone: true, mode: 'date' }),

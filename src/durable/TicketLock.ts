@@ -1,8 +1,9 @@
 import { DurableObject } from 'cloudflare:workers';
-import { and, eq } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import type { Bindings } from '../env';
 import { withDb } from '../db/client';
-import { tickets } from '../db/schema';
+import { bookings, tickets } from '../db/schema';
+import { writeConfirmedBooking } from '../db/bookings';
 
 export interface SeatStatusSnapshot {
   /** Grows with every change of any seat's status; part of the event view's ETag. */
@@ -16,10 +17,80 @@ export interface HoldCounts {
   sold: number;
 }
 
+export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
+
+export interface BookingState {
+  bookingId: string;
+  eventId: string;
+  userId: string;
+  status: BookingStatus;
+  ticketIds: string[];
+  totalCents: number;
+  currency: string;
+  expiresAt: string;
+  confirmedAt: string | null;
+  /** The confirmation is decided but not yet written to Postgres (it is retried by the alarm). */
+  confirmationPending: boolean;
+  refunded: boolean;
+}
+
+export type HoldOutcome =
+  | { ok: true; booking: BookingState }
+  | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[] }
+  | { ok: false; reason: 'unknown_tickets'; ticketIds: string[] }
+  | { ok: false; reason: 'ticket_limit'; limit: number; owned: number };
+
+export type PaymentStart =
+  | { ok: true; booking: BookingState }
+  | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'hold_expired' };
+
+export type ConfirmOutcome =
+  | { ok: true; booking: BookingState }
+  | { ok: false; reason: 'not_found' }
+  /** Postgres refused the sale: the seats went to someone else; the payment must be refunded. */
+  | { ok: false; reason: 'seats_gone'; booking: BookingState };
+
+interface BookingRow extends Record<string, SqlStorageValue> {
+  booking_id: string;
+  user_id: string;
+  status: string;
+  expires_at: number;
+  total_cents: number;
+  currency: string;
+  confirmed_at: number | null;
+  payment_provider: string | null;
+  payment_reference: string | null;
+  write_pending: number;
+  retry_count: number;
+  next_retry_at: number | null;
+  refunded: number;
+}
+
+/** How long a hold is kept beyond its expiry while its payment is being taken. */
+const PAYMENT_GRACE_MS = 2 * 60 * 1000;
+/** First retry of a confirmation that could not be written; doubled per attempt, capped. */
+const RETRY_BASE_MS = 1000;
+const RETRY_MAX_MS = 5 * 60 * 1000;
+
+/**
+ * Booking ids name their event (its uuid without dashes, then a random part), so a request
+ * that only has the booking id finds the right TicketLock without asking Postgres.
+ */
+export function newBookingId(eventId: string): string {
+  return `${eventId.replace(/-/g, '')}${crypto.randomUUID().replace(/-/g, '')}`;
+}
+
+export function eventIdOfBooking(bookingId: string): string | null {
+  if (!/^[0-9a-f]{64}$/.test(bookingId)) return null;
+  const hex = bookingId.slice(0, 32);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /**
  * One per event (reached with `getByName(eventId)`): the single place that decides who holds
- * which seat. Holds live only here, in SQLite; sales are written to Postgres and remembered here.
- * A hold counts while `expires_at` is in the future, whether or not the alarm has tidied it yet.
+ * which seat. Holds live only here, in SQLite; sales are written to Postgres, which guards them
+ * again on its own. A hold counts while `expires_at` is in the future, whether or not the alarm
+ * has tidied it yet. Every check and the writes it allows run with no `await` between them.
  */
 export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
@@ -31,18 +102,47 @@ export class TicketLock extends DurableObject<Bindings> {
     ctx.blockConcurrencyWhile(async () => {
       this.sql.exec(`
         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS sold_tickets (ticket_id TEXT PRIMARY KEY, booking_id TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS holds (
+        CREATE TABLE IF NOT EXISTS tickets (
+          ticket_id TEXT PRIMARY KEY,
+          price_cents INTEGER NOT NULL,
+          currency TEXT NOT NULL,
+          sold_to_booking TEXT,
+          sold_to_user TEXT
+        );
+        CREATE TABLE IF NOT EXISTS bookings (
           booking_id TEXT PRIMARY KEY,
           user_id TEXT NOT NULL,
+          status TEXT NOT NULL CHECK (status IN ('pending', 'paying', 'confirmed', 'cancelled', 'expired')),
+          expires_at INTEGER NOT NULL,
+          total_cents INTEGER NOT NULL,
+          currency TEXT NOT NULL,
+          created_at INTEGER NOT NULL,
+          confirmed_at INTEGER,
+          payment_provider TEXT,
+          payment_reference TEXT,
+          write_pending INTEGER NOT NULL DEFAULT 0,
+          retry_count INTEGER NOT NULL DEFAULT 0,
+          next_retry_at INTEGER,
+          refunded INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS booking_tickets (
+          booking_id TEXT NOT NULL,
+          ticket_id TEXT NOT NULL,
+          PRIMARY KEY (booking_id, ticket_id)
+        );
+        CREATE TABLE IF NOT EXISTS holds (
+          ticket_id TEXT PRIMARY KEY,
+          booking_id TEXT NOT NULL,
           expires_at INTEGER NOT NULL
         );
-        CREATE TABLE IF NOT EXISTS held_tickets (
-          ticket_id TEXT PRIMARY KEY,
-          booking_id TEXT NOT NULL REFERENCES holds(booking_id) ON DELETE CASCADE
+        CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
+        CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
+        CREATE TABLE IF NOT EXISTS changes (
+          version INTEGER PRIMARY KEY AUTOINCREMENT,
+          ticket_id TEXT NOT NULL,
+          status TEXT NOT NULL,
+          at INTEGER NOT NULL
         );
-        CREATE INDEX IF NOT EXISTS held_tickets_booking ON held_tickets(booking_id);
-        CREATE INDEX IF NOT EXISTS holds_expiry ON holds(expires_at);
       `);
     });
   }
@@ -50,28 +150,293 @@ export class TicketLock extends DurableObject<Bindings> {
   /** What the event view overlays on its cached seat layout. */
   async seatStatus(eventId: string): Promise<SeatStatusSnapshot> {
     await this.ensureLoaded(eventId);
-    const now = Date.now();
     const reserved = this.sql
-      .exec<{ ticket_id: string }>(
-        `SELECT t.ticket_id FROM held_tickets t JOIN holds h USING (booking_id) WHERE h.expires_at > ?`,
-        now,
-      )
+      .exec<{ ticket_id: string }>(`SELECT ticket_id FROM holds WHERE expires_at > ?`, Date.now())
       .toArray()
       .map((row) => row.ticket_id);
-    const booked = this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM sold_tickets`).toArray().map((row) => row.ticket_id);
+    const booked = this.sql
+      .exec<{ ticket_id: string }>(`SELECT ticket_id FROM tickets WHERE sold_to_booking IS NOT NULL`)
+      .toArray()
+      .map((row) => row.ticket_id);
     return { version: this.version(), reserved, booked };
   }
 
   async holdCounts(eventId: string): Promise<HoldCounts> {
     await this.ensureLoaded(eventId);
-    const held = this.sql
-      .exec<{ n: number }>(
-        `SELECT count(*) AS n FROM held_tickets t JOIN holds h USING (booking_id) WHERE h.expires_at > ?`,
-        Date.now(),
-      )
-      .one().n;
-    const sold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM sold_tickets`).one().n;
+    const held = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM holds WHERE expires_at > ?`, Date.now()).one().n;
+    const sold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_booking IS NOT NULL`).one().n;
     return { held, sold };
+  }
+
+  /** All or nothing: every ticket is held for this user until the returned expiry, or none is. */
+  async holdSeats(input: { eventId: string; userId: string; ticketIds: string[]; ttlSeconds: number; maxTicketsPerUser: number }): Promise<HoldOutcome> {
+    await this.ensureLoaded(input.eventId);
+    const now = Date.now();
+    const known = this.ticketRows(input.ticketIds);
+    const unknown = input.ticketIds.filter((id) => !known.has(id));
+    if (unknown.length) return { ok: false, reason: 'unknown_tickets', ticketIds: unknown };
+
+    const taken = input.ticketIds.filter((id) => {
+      if (known.get(id)!.sold_to_booking) return true;
+      return this.sql.exec(`SELECT 1 FROM holds WHERE ticket_id = ? AND expires_at > ?`, id, now).toArray().length > 0;
+    });
+    if (taken.length) return { ok: false, reason: 'tickets_unavailable', ticketIds: taken };
+
+    const owned = this.ticketsOwnedBy(input.userId, now);
+    if (owned + input.ticketIds.length > input.maxTicketsPerUser) {
+      return { ok: false, reason: 'ticket_limit', limit: input.maxTicketsPerUser, owned };
+    }
+
+    const bookingId = newBookingId(input.eventId);
+    const expiresAt = now + input.ttlSeconds * 1000;
+    const totalCents = input.ticketIds.reduce((sum, id) => sum + Number(known.get(id)!.price_cents), 0);
+    const currency = String(known.get(input.ticketIds[0]!)!.currency);
+    this.sql.exec(
+      `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
+      bookingId, input.userId, expiresAt, totalCents, currency, now,
+    );
+    for (const ticketId of input.ticketIds) {
+      this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id) VALUES (?, ?)`, bookingId, ticketId);
+      // An expired hold on this seat is simply replaced.
+      this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
+      this.recordChange(ticketId, 'reserved', now);
+    }
+    this.armAlarm();
+    return { ok: true, booking: this.bookingState(input.eventId, bookingId)! };
+  }
+
+  async getBooking(eventId: string, bookingId: string): Promise<BookingState | null> {
+    await this.ensureLoaded(eventId);
+    return this.bookingState(eventId, bookingId);
+  }
+
+  /** Frees a pending booking's seats at once. */
+  async releaseHold(eventId: string, bookingId: string): Promise<{ ok: true } | { ok: false; reason: 'not_found' | 'booking_not_pending' }> {
+    await this.ensureLoaded(eventId);
+    const booking = this.bookingRow(bookingId);
+    if (!booking) return { ok: false, reason: 'not_found' };
+    if (booking.status === 'paying' || booking.status === 'confirmed') return { ok: false, reason: 'booking_not_pending' };
+    if (booking.status === 'pending') this.endHold(bookingId, 'cancelled', Date.now());
+    return { ok: true };
+  }
+
+  /**
+   * Before charging: re-checks the hold and keeps it for the length of the payment. A hold that
+   * ran out is taken again when all its seats are still free.
+   */
+  async beginPayment(eventId: string, bookingId: string): Promise<PaymentStart> {
+    await this.ensureLoaded(eventId);
+    const now = Date.now();
+    const booking = this.bookingRow(bookingId);
+    if (!booking) return { ok: false, reason: 'not_found' };
+    if (booking.status === 'paying' || booking.status === 'confirmed' || booking.status === 'cancelled') {
+      return { ok: false, reason: 'booking_not_pending' };
+    }
+    const ticketIds = this.bookingTicketIds(bookingId);
+    if (!this.seatsStillAvailableTo(bookingId, ticketIds, now)) {
+      if (booking.status === 'pending') this.endHold(bookingId, 'expired', now);
+      return { ok: false, reason: 'hold_expired' };
+    }
+    const expiresAt = Math.max(booking.expires_at, now) + PAYMENT_GRACE_MS;
+    this.sql.exec(`UPDATE bookings SET status = 'paying', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
+    for (const ticketId of ticketIds) {
+      this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
+      if (booking.status === 'expired') this.recordChange(ticketId, 'reserved', now);
+    }
+    this.armAlarm();
+    return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+  }
+
+  /** The card was declined: the hold goes back to what it was, so another card can be tried. */
+  async paymentFailed(eventId: string, bookingId: string, releaseSeats: boolean): Promise<void> {
+    await this.ensureLoaded(eventId);
+    const booking = this.bookingRow(bookingId);
+    if (!booking || booking.status !== 'paying') return;
+    const now = Date.now();
+    if (releaseSeats) {
+      this.endHold(bookingId, 'cancelled', now);
+      return;
+    }
+    const expiresAt = Math.max(now, booking.expires_at - PAYMENT_GRACE_MS);
+    this.sql.exec(`UPDATE bookings SET status = 'pending', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
+    this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
+    this.armAlarm();
+  }
+
+  /**
+   * The payment succeeded: records the decision here first (so it survives a Postgres outage),
+   * then writes the sale to Postgres in one transaction. Safe to call again for the same booking.
+   */
+  async confirm(eventId: string, bookingId: string, payment: { provider: string; reference: string }): Promise<ConfirmOutcome> {
+    await this.ensureLoaded(eventId);
+    const booking = this.bookingRow(bookingId);
+    if (!booking) return { ok: false, reason: 'not_found' };
+    if (booking.status === 'confirmed') return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    const now = Date.now();
+    // A payment that lands after its hold ended (a late webhook) takes the seats again only if
+    // nobody else has them; otherwise the money goes back.
+    const ticketIds = this.bookingTicketIds(bookingId);
+    if (!this.seatsStillAvailableTo(bookingId, ticketIds, now)) {
+      if (booking.status === 'pending' || booking.status === 'paying') this.endHold(bookingId, 'cancelled', now);
+      else this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
+      return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+    }
+    for (const ticketId of ticketIds) {
+      this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, Number.MAX_SAFE_INTEGER);
+      if (booking.status === 'expired' || booking.status === 'cancelled') this.recordChange(ticketId, 'reserved', now);
+    }
+    this.sql.exec(
+      `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
+      now, payment.provider, payment.reference, now + RETRY_BASE_MS, bookingId,
+    );
+    this.armAlarm();
+    const outcome = await this.writeToPostgres(eventId, bookingId);
+    if (outcome === 'seats_gone') return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+    return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+  }
+
+  /** The refund of a booking whose seats were gone went through. */
+  async markRefunded(eventId: string, bookingId: string): Promise<void> {
+    await this.ensureLoaded(eventId);
+    this.sql.exec(`UPDATE bookings SET refunded = 1 WHERE booking_id = ?`, bookingId);
+  }
+
+  /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */
+  override async alarm(): Promise<void> {
+    const eventId = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'event_id'`).toArray()[0]?.value;
+    if (!eventId) return;
+    const now = Date.now();
+    const expired = this.sql
+      .exec<{ booking_id: string; status: string }>(`SELECT booking_id, status FROM bookings WHERE status IN ('pending', 'paying') AND expires_at <= ?`, now)
+      .toArray();
+    for (const booking of expired) this.endHold(booking.booking_id, 'expired', now);
+
+    const due = this.sql
+      .exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE write_pending = 1 AND next_retry_at <= ?`, now)
+      .toArray();
+    for (const { booking_id } of due) await this.writeToPostgres(eventId, booking_id);
+    this.armAlarm();
+  }
+
+  private async writeToPostgres(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later'> {
+    const booking = this.bookingRow(bookingId)!;
+    const ticketIds = this.bookingTicketIds(bookingId);
+    let result: 'written' | 'seats_gone';
+    try {
+      result = await withDb(this.env, (db) =>
+        writeConfirmedBooking(db, {
+          bookingId,
+          eventId,
+          userId: booking.user_id,
+          ticketIds,
+          totalCents: booking.total_cents,
+          currency: booking.currency,
+          paymentProvider: booking.payment_provider ?? 'test',
+          paymentReference: booking.payment_reference,
+          confirmedAt: new Date(booking.confirmed_at ?? Date.now()),
+        }),
+      );
+    } catch (error) {
+      const retries = booking.retry_count + 1;
+      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(retries, 20));
+      console.warn(`confirmation of ${bookingId} not written (attempt ${retries}), retrying in ${delay} ms`, error);
+      this.sql.exec(`UPDATE bookings SET retry_count = ?, next_retry_at = ? WHERE booking_id = ?`, retries, Date.now() + delay, bookingId);
+      this.armAlarm();
+      return 'retry_later';
+    }
+    const now = Date.now();
+    this.sql.exec(`UPDATE bookings SET write_pending = 0, next_retry_at = NULL WHERE booking_id = ?`, bookingId);
+    this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
+    if (result === 'seats_gone') {
+      this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
+      for (const id of ticketIds) this.recordChange(id, 'available', now);
+      return result;
+    }
+    for (const id of ticketIds) {
+      this.sql.exec(`UPDATE tickets SET sold_to_booking = ?, sold_to_user = ? WHERE ticket_id = ?`, bookingId, booking.user_id, id);
+      this.recordChange(id, 'booked', now);
+    }
+    return result;
+  }
+
+  private endHold(bookingId: string, status: 'cancelled' | 'expired', now: number): void {
+    const released = this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM holds WHERE booking_id = ?`, bookingId).toArray();
+    this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
+    this.sql.exec(`UPDATE bookings SET status = ? WHERE booking_id = ?`, status, bookingId);
+    for (const { ticket_id } of released) this.recordChange(ticket_id, 'available', now);
+  }
+
+  /** One alarm, set to the next deadline: a hold's expiry or a confirmation's retry. */
+  private armAlarm(): void {
+    const next = this.sql
+      .exec<{ at: number | null }>(
+        `SELECT min(at) AS at FROM (
+           SELECT min(expires_at) AS at FROM bookings WHERE status IN ('pending', 'paying')
+           UNION ALL SELECT min(next_retry_at) FROM bookings WHERE write_pending = 1)`,
+      )
+      .one().at;
+    if (next === null) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(next);
+  }
+
+  /** Every seat is unsold and either held by this booking or not held by anyone live. */
+  private seatsStillAvailableTo(bookingId: string, ticketIds: string[], now: number): boolean {
+    return ticketIds.every((id) => {
+      if (this.ticketRows([id]).get(id)?.sold_to_booking) return false;
+      const hold = this.sql.exec<{ booking_id: string; expires_at: number }>(`SELECT booking_id, expires_at FROM holds WHERE ticket_id = ?`, id).toArray()[0];
+      return !hold || hold.booking_id === bookingId || hold.expires_at <= now;
+    });
+  }
+
+  private ticketsOwnedBy(userId: string, now: number): number {
+    const held = this.sql
+      .exec<{ n: number }>(`SELECT count(*) AS n FROM holds h JOIN bookings b USING (booking_id) WHERE b.user_id = ? AND h.expires_at > ?`, userId, now)
+      .one().n;
+    const bought = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_user = ?`, userId).one().n;
+    return held + bought;
+  }
+
+  private ticketRows(ids: string[]): Map<string, { price_cents: number; currency: string; sold_to_booking: string | null }> {
+    const rows = new Map<string, { price_cents: number; currency: string; sold_to_booking: string | null }>();
+    for (const id of ids) {
+      const row = this.sql
+        .exec<{ price_cents: number; currency: string; sold_to_booking: string | null }>(`SELECT price_cents, currency, sold_to_booking FROM tickets WHERE ticket_id = ?`, id)
+        .toArray()[0];
+      if (row) rows.set(id, row);
+    }
+    return rows;
+  }
+
+  private bookingRow(bookingId: string): BookingRow | undefined {
+    return this.sql.exec<BookingRow>(`SELECT * FROM bookings WHERE booking_id = ?`, bookingId).toArray()[0];
+  }
+
+  private bookingTicketIds(bookingId: string): string[] {
+    return this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM booking_tickets WHERE booking_id = ? ORDER BY rowid`, bookingId).toArray().map((r) => r.ticket_id);
+  }
+
+  private bookingState(eventId: string, bookingId: string): BookingState | null {
+    const row = this.bookingRow(bookingId);
+    if (!row) return null;
+    const expired = (row.status === 'pending' && row.expires_at <= Date.now()) || row.status === 'expired';
+    return {
+      bookingId,
+      eventId,
+      userId: row.user_id,
+      status: expired ? 'expired' : row.status === 'paying' ? 'pending' : (row.status as BookingStatus),
+      ticketIds: this.bookingTicketIds(bookingId),
+      totalCents: row.total_cents,
+      currency: row.currency,
+      expiresAt: new Date(Math.min(row.expires_at, 8.64e15)).toISOString(),
+      confirmedAt: row.confirmed_at ? new Date(row.confirmed_at).toISOString() : null,
+      confirmationPending: row.write_pending === 1,
+      refunded: row.refunded === 1,
+    };
+  }
+
+  private recordChange(ticketId: string, status: 'available' | 'reserved' | 'booked', now: number): void {
+    this.sql.exec(`INSERT INTO changes (ticket_id, status, at) VALUES (?, ?, ?)`, ticketId, status, now);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(this.version() + 1));
   }
 
   private version(): number {
@@ -80,29 +445,33 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   /**
-   * Learns the event's sold tickets from Postgres the first time this object runs (or after its
-   * storage was lost). Outside `blockConcurrencyWhile` on purpose: callers that arrive during
-   * the load wait for the same promise instead of the whole object stalling on outside I/O.
+   * Learns the event's tickets, prices and sales from Postgres the first time this object runs
+   * (or after its storage was lost). Outside `blockConcurrencyWhile` on purpose: callers that
+   * arrive during the load wait for the same promise instead of the object stalling on outside I/O.
    */
   private ensureLoaded(eventId: string): Promise<void> {
     const loaded = this.sql.exec(`SELECT 1 FROM meta WHERE key = 'loaded_from_postgres'`).toArray().length > 0;
     if (loaded) return Promise.resolve();
-    this.loading ??= this.loadSoldTickets(eventId).finally(() => {
+    this.loading ??= this.loadTickets(eventId).finally(() => {
       this.loading = null;
     });
     return this.loading;
   }
 
-  private async loadSoldTickets(eventId: string): Promise<void> {
-    const sold = await withDb(this.env, (db) =>
+  private async loadTickets(eventId: string): Promise<void> {
+    const rows = await withDb(this.env, (db) =>
       db
-        .select({ id: tickets.id, bookingId: tickets.bookingId })
+        .select({ id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency, bookingId: tickets.bookingId, userId: bookings.userId })
         .from(tickets)
-        .where(and(eq(tickets.eventId, eventId), eq(tickets.status, 'sold'))),
+        .leftJoin(bookings, eq(bookings.id, tickets.bookingId))
+        .where(eq(tickets.eventId, eventId)),
     );
     // No await from here on: the rows and the flag commit together.
-    for (const ticket of sold) {
-      this.sql.exec(`INSERT OR IGNORE INTO sold_tickets (ticket_id, booking_id) VALUES (?, ?)`, ticket.id, ticket.bookingId ?? '');
+    for (const ticket of rows) {
+      this.sql.exec(
+        `INSERT OR REPLACE INTO tickets (ticket_id, price_cents, currency, sold_to_booking, sold_to_user) VALUES (?, ?, ?, ?, ?)`,
+        ticket.id, ticket.priceCents, ticket.currency, ticket.bookingId, ticket.userId,
+      );
     }
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_id', ?), ('loaded_from_postgres', '1')`, eventId);
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(this.version() + 1));

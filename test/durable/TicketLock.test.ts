@@ -41,13 +41,13 @@ describe('TicketLock', () => {
   });
 
   it('answers concurrent first calls with one load', async () => {
-    const { eventId } = await createEvent(admin);
+    const { eventId, ticketCount } = await createEvent(admin);
     const sold = await sellInPostgres(eventId, 1);
     const lock = env.TICKET_LOCK.getByName(eventId);
     const snapshots = await Promise.all(Array.from({ length: 10 }, () => lock.seatStatus(eventId)));
     for (const snapshot of snapshots) expect(snapshot.booked).toEqual(sold);
-    const rows = await runInDurableObject(lock, (_i, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM sold_tickets`).one().n);
-    expect(rows).toBe(1);
+    const rows = await runInDurableObject(lock, (_i, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM tickets`).one().n);
+    expect(rows).toBe(ticketCount);
   });
 
   it('relearns from Postgres after its storage is lost', async () => {
@@ -56,7 +56,7 @@ describe('TicketLock', () => {
     await lock.seatStatus(eventId);
     const sold = await sellInPostgres(eventId, 2);
     await runInDurableObject(lock, async (_instance, state) => {
-      state.storage.sql.exec(`DELETE FROM sold_tickets; DELETE FROM meta;`);
+      state.storage.sql.exec(`DELETE FROM tickets; DELETE FROM meta;`);
     });
     const snapshot = await lock.seatStatus(eventId);
     expect(snapshot.booked.sort()).toEqual([...sold].sort());
@@ -64,12 +64,18 @@ describe('TicketLock', () => {
 
   it('counts only unexpired holds as held', async () => {
     const { eventId } = await createEvent(admin);
+    const buyer = await signUp();
     const lock = env.TICKET_LOCK.getByName(eventId);
-    await lock.seatStatus(eventId);
+    const { booked, reserved } = await lock.seatStatus(eventId);
+    expect([booked, reserved]).toEqual([[], []]);
+    const ids = await withDb(env, async (db) =>
+      ((await db.execute(sql`select id from tickets where event_id = ${eventId} order by position limit 3`)).rows as Array<{ id: string }>).map((r) => r.id),
+    );
+    const live = await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: ids.slice(0, 2), ttlSeconds: 600, maxTicketsPerUser: 10 });
+    const gone = await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: ids.slice(2), ttlSeconds: 600, maxTicketsPerUser: 10 });
+    expect(live.ok && gone.ok).toBe(true);
     await runInDurableObject(lock, (_instance, state) => {
-      const now = Date.now();
-      state.storage.sql.exec(`INSERT INTO holds (booking_id, user_id, expires_at) VALUES ('live', 'u1', ?), ('gone', 'u2', ?)`, now + 60_000, now - 1);
-      state.storage.sql.exec(`INSERT INTO held_tickets (ticket_id, booking_id) VALUES ('t1', 'live'), ('t2', 'live'), ('t3', 'gone')`);
+      state.storage.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, gone.ok ? gone.booking.bookingId : '');
     });
     expect(await lock.holdCounts(eventId)).toEqual({ held: 2, sold: 0 });
   });

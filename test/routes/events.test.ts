@@ -87,10 +87,12 @@ describe('GET /api/events/:eventId', () => {
     });
     // Holds exist only in the TicketLock's own storage.
     const lock = env.TICKET_LOCK.getByName(event.eventId);
+    const hold = (ticketIds: string[]) =>
+      lock.holdSeats({ eventId: event.eventId, userId: buyer.user.id, ticketIds, ttlSeconds: 600, maxTicketsPerUser: 10 });
+    expect((await hold([held!])).ok).toBe(true);
+    const expiring = await hold([heldButExpired!]);
     await runInDurableObject(lock, (_instance, state) => {
-      const now = Date.now();
-      state.storage.sql.exec(`INSERT INTO holds (booking_id, user_id, expires_at) VALUES ('h1', 'u1', ?), ('h2', 'u2', ?)`, now + 600_000, now - 1);
-      state.storage.sql.exec(`INSERT INTO held_tickets (ticket_id, booking_id) VALUES (?, 'h1'), (?, 'h2')`, held!, heldButExpired!);
+      state.storage.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, expiring.ok ? expiring.booking.bookingId : '');
     });
 
     const view = (await (await api(`/api/events/${event.eventId}`)).json()) as EventView;

@@ -1,0 +1,50 @@
+import { sql, TransactionRollbackError } from 'drizzle-orm';
+import type { Database } from './client';
+
+export interface ConfirmedBookingRecord {
+  bookingId: string;
+  eventId: string;
+  userId: string;
+  ticketIds: string[];
+  totalCents: number;
+  currency: string;
+  paymentProvider: string;
+  paymentReference: string | null;
+  confirmedAt: Date;
+}
+
+/**
+ * Writes a confirmed booking in one transaction that sells only tickets still unsold: every
+ * ticket or nothing. Invariant 1 holds here even if a TicketLock was lost or duplicated; the
+ * unique index on booking_tickets(ticket_id) is the last guard. Writing the same booking again
+ * (a retry after a lost answer) changes nothing.
+ */
+export async function writeConfirmedBooking(db: Database, booking: ConfirmedBookingRecord): Promise<'written' | 'seats_gone'> {
+  const ticketIds = `{${booking.ticketIds.join(',')}}`;
+  return db.transaction(async (tx) => {
+    const existing = await tx.execute(sql`select 1 from bookings where id = ${booking.bookingId}`);
+    if (existing.rows.length > 0) return 'written';
+    const written = await tx.execute(sql`
+      with sold as (
+        update tickets set status = 'sold', booking_id = ${booking.bookingId}
+        where event_id = ${booking.eventId} and id = any(${ticketIds}::uuid[]) and status = 'available'
+        returning id, price_cents
+      ), booked as (
+        insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, payment_reference, confirmed_at)
+        select ${booking.bookingId}, ${booking.userId}, ${booking.eventId}, 'confirmed', ${booking.totalCents}, ${booking.currency},
+               ${booking.paymentProvider}, ${booking.paymentReference}, ${booking.confirmedAt.toISOString()}
+        where (select count(*) from sold) = ${booking.ticketIds.length}
+        returning id
+      )
+      insert into booking_tickets (booking_id, ticket_id, price_cents)
+      select (select id from booked), id, price_cents from sold where exists (select 1 from booked)
+      returning ticket_id`);
+    if ((written.rowCount ?? written.rows.length) !== booking.ticketIds.length) {
+      tx.rollback();
+    }
+    return 'written' as const;
+  }).catch((error: unknown) => {
+    if (error instanceof TransactionRollbackError) return 'seats_gone' as const;
+    throw error;
+  });
+}

@@ -1,0 +1,144 @@
+import { Hono, type Context } from 'hono';
+import { z } from 'zod';
+import { settings, type AppEnv } from '../env';
+import { ApiError, forbidden, notFound } from '../errors';
+import { isAdmin, requireUser } from '../auth/session';
+import { withDb } from '../db/client';
+import { loadEventDocument, type EventDocument } from '../db/catalog';
+import { cachedJson } from '../lib/edge-cache';
+import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
+import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
+import { paymentProviderFor } from '../payments';
+import { parseBody, parseId } from '../validation';
+
+const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(200) });
+
+const holdBody = z.object({
+  ticketIds: z
+    .array(z.string().max(100))
+    .min(1, 'choose at least one ticket')
+    .max(10, 'at most 10 tickets per booking')
+    .refine((ids) => new Set(ids).size === ids.length, 'tickets must be distinct'),
+  paymentDetails: paymentDetails.optional(),
+});
+
+const payBody = z.object({ paymentDetails });
+
+async function eventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument | null> {
+  return cachedJson(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventDocument(db, eventId)));
+}
+
+/** A booking as API.md shows it; seat names come from the cached seat layout. */
+function toBookingJson(booking: BookingState, document: EventDocument | null) {
+  const layout = new Map(document?.tickets.map((ticket) => [ticket.id, ticket]));
+  return {
+    bookingId: booking.bookingId,
+    status: booking.status,
+    eventId: booking.eventId,
+    ticketIds: booking.ticketIds,
+    tickets: booking.ticketIds.map((id) => {
+      const seat = layout.get(id);
+      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: seat?.priceCents ?? null, code: null };
+    }),
+    totalCents: booking.totalCents,
+    currency: booking.currency,
+    expiresAt: booking.expiresAt,
+    confirmedAt: booking.confirmedAt,
+    refunded: booking.refunded,
+  };
+}
+
+/** The booking, if it exists and the caller may see it; anything else is simply not found. */
+async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: boolean): Promise<BookingState> {
+  const user = requireUser(c);
+  const eventId = eventIdOfBooking(bookingId);
+  if (!eventId) throw notFound('booking');
+  const booking = await c.env.TICKET_LOCK.getByName(eventId).getBooking(eventId, bookingId);
+  if (!booking || (booking.userId !== user.id && !(allowAdmin && isAdmin(c)))) throw notFound('booking');
+  return booking;
+}
+
+/**
+ * Charges the booking's hold. A decline keeps the hold (or releases it, for the one-call form);
+ * a success confirms; a payment whose seats were lost meanwhile is refunded.
+ */
+async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentMethodId: string, releaseOnDecline: boolean): Promise<BookingState> {
+  const lock = c.env.TICKET_LOCK.getByName(booking.eventId);
+  const started = await lock.beginPayment(booking.eventId, booking.bookingId);
+  if (!started.ok) {
+    if (started.reason === 'hold_expired') throw new ApiError(410, 'hold_expired', 'Your hold ran out and some of the seats went to someone else. Choose seats again.');
+    if (started.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'This booking is not waiting for payment.');
+    throw notFound('booking');
+  }
+  const provider = paymentProviderFor(c.env);
+  const charge = await provider.charge({
+    bookingId: booking.bookingId,
+    amountCents: started.booking.totalCents,
+    currency: started.booking.currency,
+    paymentMethodId,
+  });
+  if (charge.status === 'declined') {
+    await lock.paymentFailed(booking.eventId, booking.bookingId, releaseOnDecline);
+    throw new ApiError(402, 'payment_declined', `${charge.message} ${releaseOnDecline ? 'No seats were kept.' : 'Your seats are still held: try another card.'}`);
+  }
+  const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference });
+  if (!confirmed.ok) {
+    if (confirmed.reason === 'seats_gone') {
+      await provider.refund(charge.reference, started.booking.totalCents);
+      await lock.markRefunded(booking.eventId, booking.bookingId);
+      throw new ApiError(410, 'hold_expired', 'The seats went to someone else before your payment completed; your payment was refunded.');
+    }
+    throw notFound('booking');
+  }
+  return confirmed.booking;
+}
+
+export const bookingRoutes = new Hono<AppEnv>()
+  .post('/:eventId', async (c) => {
+    const user = requireUser(c);
+    const eventId = parseId(c.req.param('eventId'), 'event');
+    const body = await parseBody(c, holdBody);
+    const document = await eventDocument(c, eventId);
+    if (!document || document.event.status === 'draft') throw notFound('event');
+    if (document.event.status === 'cancelled') {
+      throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: body.ticketIds });
+    }
+    if (Date.parse(document.event.onSaleAt) > Date.now()) throw forbidden(`Tickets go on sale at ${document.event.onSaleAt}.`);
+
+    const { holdTtlSeconds, maxTicketsPerUser } = settings(c.env);
+    const lock = c.env.TICKET_LOCK.getByName(eventId);
+    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser });
+    if (!held.ok) {
+      switch (held.reason) {
+        case 'unknown_tickets':
+          throw new ApiError(400, 'validation_failed', 'Some tickets are not tickets of this event.', held.ticketIds.map((id) => ({ field: 'ticketIds', message: `${id} is not a ticket of this event` })));
+        case 'tickets_unavailable':
+          throw new ApiError(409, 'tickets_unavailable', 'Some of those seats are held or sold by someone else.', { ticketIds: held.ticketIds });
+        case 'ticket_limit':
+          throw new ApiError(409, 'ticket_limit', `One account may hold or own at most ${held.limit} tickets for this event; you have ${held.owned}.`);
+      }
+    }
+    const booking = body.paymentDetails
+      ? await payForBooking(c, held.booking, body.paymentDetails.paymentMethodId, true)
+      : held.booking;
+    return c.json(toBookingJson(booking, document), 201);
+  })
+  .post('/:bookingId/pay', async (c) => {
+    const body = await parseBody(c, payBody);
+    const booking = await findBooking(c, c.req.param('bookingId'), false);
+    const paid = await payForBooking(c, booking, body.paymentDetails.paymentMethodId, false);
+    return c.json(toBookingJson(paid, await eventDocument(c, paid.eventId)));
+  })
+  .get('/:bookingId', async (c) => {
+    const booking = await findBooking(c, c.req.param('bookingId'), true);
+    return c.json(toBookingJson(booking, await eventDocument(c, booking.eventId)));
+  })
+  .delete('/:bookingId', async (c) => {
+    const booking = await findBooking(c, c.req.param('bookingId'), false);
+    const released = await c.env.TICKET_LOCK.getByName(booking.eventId).releaseHold(booking.eventId, booking.bookingId);
+    if (!released.ok) {
+      if (released.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'A confirmed booking cannot be cancelled here.');
+      throw notFound('booking');
+    }
+    return c.body(null, 204);
+  });
