@@ -8,6 +8,10 @@ export function cacheKey(path: string): string {
   return `${ORIGIN}${path}`;
 }
 
+// Loads in flight in this isolate, by key: when an on-sale opens, hundreds of requests miss the
+// cache at once, and they should cost one database session, not hundreds.
+const inFlight = new Map<string, Promise<unknown>>();
+
 export async function cachedJson<T>(
   ctx: Pick<ExecutionContext, 'waitUntil'>,
   key: string,
@@ -17,7 +21,11 @@ export async function cachedJson<T>(
   const cache = caches.default;
   const hit = await cache.match(key);
   if (hit) return (await hit.json()) as T;
-  const value = await load();
+  const pending = inFlight.get(key) as Promise<T | null> | undefined;
+  if (pending) return pending;
+  const loading = load().finally(() => inFlight.delete(key));
+  inFlight.set(key, loading);
+  const value = await loading;
   if (value !== null) {
     const response = new Response(JSON.stringify(value), {
       headers: { 'Content-Type': 'application/json', 'Cache-Control': `public, max-age=${ttlSeconds}` },
