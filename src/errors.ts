@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'payload_too_large'
   | 'payment_declined'
   | 'rate_limited'
+  | 'idempotency_key_reused'
+  | 'idempotency_in_progress'
   | 'unavailable'
   | 'internal';
 

@@ -10,6 +10,7 @@ import { meRoutes } from './routes/me';
 import { eventRoutes } from './routes/events';
 import { adminRoutes } from './routes/admin';
 import { bookingRoutes } from './routes/bookings';
+import { idempotentBookingPosts } from './lib/idempotency';
 
 export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
@@ -34,6 +35,7 @@ app.route('/api/auth', authRoutes);
 app.route('/api/me', meRoutes);
 app.route('/api/events', eventRoutes);
 app.route('/api/admin', adminRoutes);
+app.use('/api/bookings/*', idempotentBookingPosts);
 app.route('/api/bookings', bookingRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));

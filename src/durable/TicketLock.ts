@@ -66,6 +66,13 @@ interface BookingRow extends Record<string, SqlStorageValue> {
   refunded: number;
 }
 
+export type IdempotencyClaim =
+  | { state: 'new' | 'in_progress' | 'mismatch' }
+  | { state: 'done'; status: number; body: string };
+
+/** API.md promises at least 24 hours. */
+const IDEMPOTENCY_KEY_LIFETIME_MS = 48 * 3600 * 1000;
+
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
 /** First retry of a confirmation that could not be written; doubled per attempt, capped. */
@@ -137,6 +144,13 @@ export class TicketLock extends DurableObject<Bindings> {
         );
         CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
         CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
+        CREATE TABLE IF NOT EXISTS idempotency_keys (
+          key TEXT PRIMARY KEY,
+          fingerprint TEXT NOT NULL,
+          status INTEGER,
+          body TEXT,
+          created_at INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS changes (
           version INTEGER PRIMARY KEY AUTOINCREMENT,
           ticket_id TEXT NOT NULL,
@@ -299,6 +313,31 @@ export class TicketLock extends DurableObject<Bindings> {
   async markRefunded(eventId: string, bookingId: string): Promise<void> {
     await this.ensureLoaded(eventId);
     this.sql.exec(`UPDATE bookings SET refunded = 1 WHERE booking_id = ?`, bookingId);
+  }
+
+  /**
+   * Claims an Idempotency-Key for a request (by its fingerprint): the first claim runs the
+   * request, a retry gets the stored answer, and a different request under the same key is refused.
+   */
+  async claimIdempotencyKey(key: string, fingerprint: string): Promise<IdempotencyClaim> {
+    const now = Date.now();
+    this.sql.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, now - IDEMPOTENCY_KEY_LIFETIME_MS);
+    const row = this.sql
+      .exec<{ fingerprint: string; status: number | null; body: string | null }>(`SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?`, key)
+      .toArray()[0];
+    if (!row) {
+      this.sql.exec(`INSERT INTO idempotency_keys (key, fingerprint, created_at) VALUES (?, ?, ?)`, key, fingerprint, now);
+      return { state: 'new' };
+    }
+    if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
+    if (row.status === null) return { state: 'in_progress' };
+    return { state: 'done', status: row.status, body: row.body ?? '' };
+  }
+
+  /** Stores the answer to replay, or forgets the claim so the request may be tried again. */
+  async settleIdempotencyKey(key: string, answer: { status: number; body: string } | null): Promise<void> {
+    if (answer) this.sql.exec(`UPDATE idempotency_keys SET status = ?, body = ? WHERE key = ?`, answer.status, answer.body, key);
+    else this.sql.exec(`DELETE FROM idempotency_keys WHERE key = ?`, key);
   }
 
   /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */

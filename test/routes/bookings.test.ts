@@ -293,6 +293,61 @@ describe('bookings', () => {
     });
   });
 
+  describe('Idempotency-Key', () => {
+    const withKey = (token: string, path: string, key: string, json: unknown) =>
+      api(path, { method: 'POST', token, json, headers: { 'Idempotency-Key': key } });
+
+    it('answers a retried hold with the first answer and holds nothing new', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a, b] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const key = unique('key');
+      const first = await withKey(buyer.token, `/api/bookings/${eventId}`, key, { ticketIds: [a, b] });
+      const retry = await withKey(buyer.token, `/api/bookings/${eventId}`, key, { ticketIds: [a, b] });
+      expect([first.status, retry.status]).toEqual([201, 201]);
+      expect(await retry.json()).toEqual(await first.json());
+      expect(await runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_i, state) => state.storage.sql.exec(`SELECT count(*) AS n FROM bookings`).one().n)).toBe(1);
+    });
+
+    it('books and charges once when a hold-and-pay call is retried', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const body = { ticketIds: [a], paymentDetails: { paymentMethodId: 'pm_card_visa' } };
+      const responses = [];
+      for (let i = 0; i < 3; i++) responses.push(await withKey(buyer.token, `/api/bookings/${eventId}`, 'same-key', body));
+      expect(responses.map((r) => r.status)).toEqual([201, 201, 201]);
+      const bookingIds = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as Booking).bookingId)));
+      expect(bookingIds.size).toBe(1);
+      expect(await soldInPostgres(eventId)).toHaveLength(1);
+    });
+
+    it('replays the answer of a retried payment instead of refusing it', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = (await (await hold(buyer.token, eventId, [a!])).json()) as Booking;
+      const body = { paymentDetails: { paymentMethodId: 'pm_card_visa' } };
+      const first = await withKey(buyer.token, `/api/bookings/${held.bookingId}/pay`, 'pay-1', body);
+      const retry = await withKey(buyer.token, `/api/bookings/${held.bookingId}/pay`, 'pay-1', body);
+      expect([first.status, retry.status]).toEqual([200, 200]);
+      expect(retry.headers.get('Idempotent-Replayed')).toBe('true');
+    });
+
+    it('refuses the same key with a different body, and keeps keys apart per user', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a, b] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const other = await signUp();
+      expect((await withKey(buyer.token, `/api/bookings/${eventId}`, 'k', { ticketIds: [a] })).status).toBe(201);
+      const reused = await withKey(buyer.token, `/api/bookings/${eventId}`, 'k', { ticketIds: [b] });
+      expect(reused.status).toBe(422);
+      expect(((await reused.json()) as ErrorBody).error.code).toBe('idempotency_key_reused');
+      expect((await withKey(other.token, `/api/bookings/${eventId}`, 'k', { ticketIds: [b] })).status).toBe(201);
+      expect((await withKey(buyer.token, `/api/bookings/${eventId}`, 'bad key with spaces', { ticketIds: [b] })).status).toBe(400);
+    });
+  });
+
   describe('GET and DELETE /api/bookings/:bookingId', () => {
     it('shows a booking to its owner and to admins, and answers 404 to anyone else', async () => {
       const { eventId } = await createEvent(admin);
