@@ -309,6 +309,21 @@ export class TicketLock extends DurableObject<Bindings> {
     return { ok: true, booking: this.bookingState(eventId, bookingId)! };
   }
 
+  /**
+   * After an organizer reprices the event: holds taken from now on use the new prices (holds
+   * already taken keep the total they were shown).
+   */
+  async refreshTicketPrices(eventId: string): Promise<void> {
+    const loaded = this.sql.exec(`SELECT 1 FROM meta WHERE key = 'loaded_from_postgres'`).toArray().length > 0;
+    if (!loaded) return;
+    const rows = await withDb(this.env, (db) =>
+      db.select({ id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency }).from(tickets).where(eq(tickets.eventId, eventId)),
+    );
+    for (const row of rows) {
+      this.sql.exec(`UPDATE tickets SET price_cents = ?, currency = ? WHERE ticket_id = ? AND sold_to_booking IS NULL`, row.priceCents, row.currency, row.id);
+    }
+  }
+
   /** The refund of a booking whose seats were gone went through. */
   async markRefunded(eventId: string, bookingId: string): Promise<void> {
     await this.ensureLoaded(eventId);
