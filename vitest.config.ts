@@ -56,6 +56,7 @@ export default defineConfig(async () => {
             LOCAL_NEON_PROXY: `127.0.0.1:${plan.proxyPort}`,
             SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
             TICKET_SIGNING_KEY: 'test-ticket-signing-key-that-is-long-enough-0123',
+            STRIPE_WEBHOOK_SECRET: 'whsec_test_secret_for_tests',
           },
         },
       }),

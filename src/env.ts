@@ -15,6 +15,8 @@ export interface Bindings {
   PAYMENT_PROVIDER?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
+  /** Base URL of a local stand-in for Stripe's API (e.g. http://127.0.0.1:12111); unset in production. */
+  STRIPE_API_BASE?: string;
   TICKET_SIGNING_KEY?: string;
 }
 

@@ -10,6 +10,8 @@ export interface ChargeRequest {
 
 export type ChargeResult =
   | { status: 'succeeded'; reference: string }
+  /** Not settled yet: the provider's webhook says how it ends. */
+  | { status: 'processing'; reference: string }
   | { status: 'declined'; message: string };
 
 export interface PaymentProvider {
@@ -24,12 +26,16 @@ const DECLINING_TEST_METHODS: Record<string, string> = {
   pm_card_insufficientFunds: 'Your card has insufficient funds.',
 };
 
-/** The offline provider of API.md: every `pm_card_*` succeeds except the declining ones. */
+/** Lets tests walk the path of a payment that settles later, through the webhook. */
+const PROCESSING_TEST_METHOD = 'pm_card_processing';
+
+/** The offline provider of API.md: every `pm_card_*` succeeds except the declining ones and `pm_card_processing`. */
 export const testPaymentProvider: PaymentProvider = {
   name: 'test',
   async charge(request) {
     const declined = DECLINING_TEST_METHODS[request.paymentMethodId];
     if (declined) return { status: 'declined', message: declined };
+    if (request.paymentMethodId === PROCESSING_TEST_METHOD) return { status: 'processing', reference: `test_${request.bookingId}` };
     if (!request.paymentMethodId.startsWith('pm_card_')) return { status: 'declined', message: 'Unknown payment method.' };
     return { status: 'succeeded', reference: `test_${request.bookingId}` };
   },
