@@ -10,6 +10,7 @@ import { meRoutes } from './routes/me';
 import { eventRoutes } from './routes/events';
 import { adminRoutes } from './routes/admin';
 import { bookingRoutes } from './routes/bookings';
+import { paymentRoutes } from './routes/payments';
 import { idempotentBookingPosts } from './lib/idempotency';
 
 export { TicketLock } from './durable/TicketLock';
@@ -37,6 +38,7 @@ app.route('/api/events', eventRoutes);
 app.route('/api/admin', adminRoutes);
 app.use('/api/bookings/*', idempotentBookingPosts);
 app.route('/api/bookings', bookingRoutes);
+app.route('/api/payments', paymentRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));
 

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
-import type { AppEnv } from '../env';
+import type { AppEnv, Bindings } from '../env';
 import { notFound } from '../errors';
 import { requireAdmin } from '../auth/session';
 import { withDb } from '../db/client';
@@ -11,6 +11,7 @@ import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, u
 import { purge } from '../lib/edge-cache';
 import { eventDocumentKey } from './events';
 import { parseBody, parseId, text } from '../validation';
+import { readScannedCode, type TicketClaims } from '../tickets/codes';
 
 const MAX_VENUE_SEATS = 100_000;
 
@@ -90,6 +91,51 @@ function queueColumns(queue: z.infer<typeof queueSettings> | undefined) {
   };
 }
 
+// Scanners that type like a keyboard end the code with a newline.
+const scanBody = z.object({ code: z.string().trim().min(1).max(500) });
+
+interface Admission {
+  result: 'admitted' | 'already_admitted' | 'invalid';
+  ticket: { id: string; section: string; row: string; seat: number } | null;
+  eventId: string | null;
+  admittedAt: string | null;
+}
+
+const INVALID: Admission = { result: 'invalid', ticket: null, eventId: null, admittedAt: null };
+
+type AdmissionRow = { section: string; row: string; seat: number; admitted_at: Date | string } & Record<string, unknown>;
+
+/**
+ * Admits a ticket once. The conditional update is the decision: of two doors scanning the same
+ * ticket at once, one update waits for the other's row lock, then finds admitted_at set and
+ * changes nothing. The look-up after it is a statement of its own so that it sees that commit.
+ */
+async function admit(env: Bindings, claims: TicketClaims): Promise<Admission> {
+  const outcome = await withDb(env, async (db) => {
+    const admitted = await db.execute<AdmissionRow>(sql`
+      update booking_tickets bt set admitted_at = now()
+      from bookings b, tickets t
+      where bt.booking_id = b.id and t.id = bt.ticket_id and b.status = 'confirmed' and b.event_id = ${claims.eventId}
+        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is null
+      returning t.section, t.row, t.seat, bt.admitted_at`);
+    if (admitted.rows[0]) return { result: 'admitted' as const, row: admitted.rows[0] };
+    const earlier = await db.execute<AdmissionRow>(sql`
+      select t.section, t.row, t.seat, bt.admitted_at
+      from booking_tickets bt join bookings b on b.id = bt.booking_id join tickets t on t.id = bt.ticket_id
+      where b.status = 'confirmed' and b.event_id = ${claims.eventId}
+        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is not null`);
+    return earlier.rows[0] ? { result: 'already_admitted' as const, row: earlier.rows[0] } : null;
+  });
+  if (!outcome) return INVALID;
+  const { section, row, seat, admitted_at } = outcome.row;
+  return {
+    result: outcome.result,
+    ticket: { id: claims.ticketId, section, row, seat },
+    eventId: claims.eventId,
+    admittedAt: new Date(admitted_at).toISOString(),
+  };
+}
+
 export const adminRoutes = new Hono<AppEnv>()
   .use(async (c, next) => {
     requireAdmin(c);
@@ -159,4 +205,9 @@ export const adminRoutes = new Hono<AppEnv>()
       revenueCents: figures.revenueCents,
       currency: figures.currency,
     });
+  })
+  .post('/scan', async (c) => {
+    const { code } = await parseBody(c, scanBody);
+    const claims = await readScannedCode(c.env, code, Date.now());
+    return c.json(claims ? await admit(c.env, claims) : INVALID);
   });

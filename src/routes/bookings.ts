@@ -1,6 +1,6 @@
 import { Hono, type Context } from 'hono';
 import { z } from 'zod';
-import { settings, type AppEnv } from '../env';
+import { settings, type AppEnv, type Bindings } from '../env';
 import { ApiError, forbidden, notFound } from '../errors';
 import { isAdmin, requireUser } from '../auth/session';
 import { withDb } from '../db/client';
@@ -10,6 +10,7 @@ import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
 import { parseBody, parseId } from '../validation';
+import { rotatingCode, rotationSecondsLeft, ticketCode } from '../tickets/codes';
 
 const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(200) });
 
@@ -29,16 +30,20 @@ async function eventDocument(c: Context<AppEnv>, eventId: string): Promise<Event
 }
 
 /** A booking as API.md shows it; seat names come from the cached seat layout. */
-function toBookingJson(booking: BookingState, document: EventDocument | null) {
+async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {
   const layout = new Map(document?.tickets.map((ticket) => [ticket.id, ticket]));
+  const codes =
+    booking.status === 'confirmed'
+      ? await Promise.all(booking.ticketIds.map((ticketId) => ticketCode(env, { ticketId, eventId: booking.eventId, bookingId: booking.bookingId })))
+      : null;
   return {
     bookingId: booking.bookingId,
     status: booking.status,
     eventId: booking.eventId,
     ticketIds: booking.ticketIds,
-    tickets: booking.ticketIds.map((id) => {
+    tickets: booking.ticketIds.map((id, i) => {
       const seat = layout.get(id);
-      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: seat?.priceCents ?? null, code: null };
+      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: seat?.priceCents ?? null, code: codes?.[i] ?? null };
     }),
     totalCents: booking.totalCents,
     currency: booking.currency,
@@ -60,7 +65,8 @@ async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: bo
 
 /**
  * Charges the booking's hold. A decline keeps the hold (or releases it, for the one-call form);
- * a success confirms; a payment whose seats were lost meanwhile is refunded.
+ * a success confirms; a payment whose seats were lost meanwhile is refunded. A payment still
+ * processing leaves the booking pending, its hold extended, for the webhook to settle.
  */
 async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentMethodId: string, releaseOnDecline: boolean): Promise<BookingState> {
   const lock = c.env.TICKET_LOCK.getByName(booking.eventId);
@@ -81,6 +87,7 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
     await lock.paymentFailed(booking.eventId, booking.bookingId, releaseOnDecline);
     throw new ApiError(402, 'payment_declined', `${charge.message} ${releaseOnDecline ? 'No seats were kept.' : 'Your seats are still held: try another card.'}`);
   }
+  if (charge.status === 'processing') return started.booking;
   const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference });
   if (!confirmed.ok) {
     if (confirmed.reason === 'seats_gone') {
@@ -121,17 +128,27 @@ export const bookingRoutes = new Hono<AppEnv>()
     const booking = body.paymentDetails
       ? await payForBooking(c, held.booking, body.paymentDetails.paymentMethodId, true)
       : held.booking;
-    return c.json(toBookingJson(booking, document), 201);
+    return c.json(await toBookingJson(c.env, booking, document), body.paymentDetails && booking.status === 'pending' ? 202 : 201);
   })
   .post('/:bookingId/pay', async (c) => {
     const body = await parseBody(c, payBody);
     const booking = await findBooking(c, c.req.param('bookingId'), false);
     const paid = await payForBooking(c, booking, body.paymentDetails.paymentMethodId, false);
-    return c.json(toBookingJson(paid, await eventDocument(c, paid.eventId)));
+    return c.json(await toBookingJson(c.env, paid, await eventDocument(c, paid.eventId)), paid.status === 'pending' ? 202 : 200);
   })
   .get('/:bookingId', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), true);
-    return c.json(toBookingJson(booking, await eventDocument(c, booking.eventId)));
+    return c.json(await toBookingJson(c.env, booking, await eventDocument(c, booking.eventId)));
+  })
+  .get('/:bookingId/tickets/:ticketId/rotating', async (c) => {
+    const booking = await findBooking(c, c.req.param('bookingId'), false);
+    const ticketId = c.req.param('ticketId');
+    if (booking.status !== 'confirmed' || !booking.ticketIds.includes(ticketId)) throw notFound('ticket');
+    const ids = { ticketId, eventId: booking.eventId, bookingId: booking.bookingId };
+    const now = Date.now();
+    // A rotating code must never be served from a cache: it goes stale on purpose.
+    c.header('Cache-Control', 'no-store');
+    return c.json({ code: await ticketCode(c.env, ids), rotating: await rotatingCode(c.env, ids, now), validForSeconds: rotationSecondsLeft(now) });
   })
   .delete('/:bookingId', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), false);
