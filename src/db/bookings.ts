@@ -1,5 +1,6 @@
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { Database } from './client';
+import type { BookingState } from '../durable/TicketLock';
 
 export interface ConfirmedBookingRecord {
   bookingId: string;
@@ -46,5 +47,42 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
   }).catch((error: unknown) => {
     if (error instanceof TransactionRollbackError) return 'seats_gone' as const;
     throw error;
+  });
+}
+
+const MY_BOOKINGS_LIMIT = 100;
+
+/**
+ * A user's bookings as Postgres has them (confirmed ones and what became of them). Holds still
+ * pending live only in their event's TicketLock and are not listed here.
+ */
+export async function bookingsOfUser(db: Database, userId: string): Promise<BookingState[]> {
+  const rows = (await db.execute(sql`
+    select b.id, b.event_id, b.user_id, b.status, b.total_cents, b.currency, b.confirmed_at,
+           array_agg(bt.ticket_id::text order by t.position) as ticket_ids
+    from bookings b
+    join booking_tickets bt on bt.booking_id = b.id
+    join tickets t on t.id = bt.ticket_id
+    where b.user_id = ${userId}
+    group by b.id
+    order by b.created_at desc, b.id
+    limit ${MY_BOOKINGS_LIMIT}`)).rows as Array<{
+    id: string; event_id: string; user_id: string; status: string; total_cents: number; currency: string; confirmed_at: string | Date; ticket_ids: string[];
+  }>;
+  return rows.map((row) => {
+    const confirmedAt = new Date(row.confirmed_at).toISOString();
+    return {
+      bookingId: row.id,
+      eventId: row.event_id,
+      userId: row.user_id,
+      status: row.status === 'confirmed' ? 'confirmed' : 'cancelled',
+      ticketIds: row.ticket_ids,
+      totalCents: Number(row.total_cents),
+      currency: row.currency,
+      expiresAt: confirmedAt,
+      confirmedAt,
+      confirmationPending: false,
+      refunded: row.status === 'refunded',
+    };
   });
 }

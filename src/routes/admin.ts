@@ -187,6 +187,7 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!updated) throw notFound('event');
     // Other data centres see the edit when their copy expires (CATALOG_TTL_SECONDS).
     await purge(eventDocumentKey(eventId));
+    if (body.prices || body.currency) await c.env.TICKET_LOCK.getByName(eventId).refreshTicketPrices(eventId);
     return c.json({ event: toEventJson(updated) });
   })
   .get('/events/:eventId/sales', async (c) => {

@@ -5,6 +5,7 @@ import { ApiError, forbidden, notFound } from '../errors';
 import { isAdmin, requireUser } from '../auth/session';
 import { withDb } from '../db/client';
 import { loadEventDocument, type EventDocument } from '../db/catalog';
+import { bookingsOfUser } from '../db/bookings';
 import { cachedJson } from '../lib/edge-cache';
 import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
@@ -159,3 +160,13 @@ export const bookingRoutes = new Hono<AppEnv>()
     }
     return c.body(null, 204);
   });
+
+/** `GET /api/me/bookings`: the caller's bookings that reached Postgres, newest first. */
+export const myBookingRoutes = new Hono<AppEnv>().get('/', async (c) => {
+  const user = requireUser(c);
+  const rows = await withDb(c.env, (db) => bookingsOfUser(db, user.id));
+  const bookings = await Promise.all(
+    rows.map(async (booking) => toBookingJson(c.env, booking, await eventDocument(c, booking.eventId))),
+  );
+  return c.json({ bookings });
+});

@@ -293,6 +293,38 @@ describe('bookings', () => {
     });
   });
 
+  describe('GET /api/me/bookings', () => {
+    it("lists the caller's confirmed bookings, newest first, with ticket codes, and nobody else's", async () => {
+      const { eventId } = await createEvent(admin);
+      const [a, b, c] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const other = await signUp();
+      const older = (await (await hold(buyer.token, eventId, [a!], 'pm_card_visa')).json()) as Booking;
+      const newer = (await (await hold(buyer.token, eventId, [b!], 'pm_card_visa')).json()) as Booking;
+      await hold(other.token, eventId, [c!], 'pm_card_visa');
+
+      const response = await api('/api/me/bookings', { token: buyer.token });
+      expect(response.status).toBe(200);
+      const { bookings } = (await response.json()) as { bookings: Booking[] };
+      expect(bookings.map((booking) => booking.bookingId)).toEqual([newer.bookingId, older.bookingId]);
+      expect(bookings[0]).toMatchObject({ status: 'confirmed', eventId, ticketIds: [b], totalCents: 5000 });
+      expect(bookings[0]!.tickets[0]).toMatchObject({ id: b, section: 'Floor', row: 'A', seat: 2, priceCents: 5000, code: expect.any(String) });
+      expect((await api('/api/me/bookings')).status).toBe(401);
+    });
+  });
+
+  describe('prices', () => {
+    it('charges the new price after an organizer reprices a section', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a, b] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      expect(((await (await hold(buyer.token, eventId, [a!])).json()) as Booking).totalCents).toBe(5000);
+      const patch = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { prices: { Floor: 7500 } } });
+      expect(patch.status).toBe(200);
+      expect(((await (await hold(buyer.token, eventId, [b!])).json()) as Booking).totalCents).toBe(7500);
+    });
+  });
+
   describe('Idempotency-Key', () => {
     const withKey = (token: string, path: string, key: string, json: unknown) =>
       api(path, { method: 'POST', token, json, headers: { 'Idempotency-Key': key } });
