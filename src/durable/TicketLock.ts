@@ -75,6 +75,8 @@ const IDEMPOTENCY_KEY_LIFETIME_MS = 48 * 3600 * 1000;
 
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
+/** How long seats wait for a payment the provider reported as processing. */
+const PROCESSING_HOLD_MS = 30 * 60 * 1000;
 /** First retry of a confirmation that could not be written; doubled per attempt, capped. */
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
@@ -144,6 +146,11 @@ export class TicketLock extends DurableObject<Bindings> {
         );
         CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
         CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
+        -- The expiry a hold had before its payment began, given back when the payment fails.
+        CREATE TABLE IF NOT EXISTS payment_attempts (
+          booking_id TEXT PRIMARY KEY,
+          hold_expires_at INTEGER NOT NULL
+        );
         CREATE TABLE IF NOT EXISTS idempotency_keys (
           key TEXT PRIMARY KEY,
           fingerprint TEXT NOT NULL,
@@ -251,7 +258,9 @@ export class TicketLock extends DurableObject<Bindings> {
       if (booking.status === 'pending') this.endHold(bookingId, 'expired', now);
       return { ok: false, reason: 'hold_expired' };
     }
-    const expiresAt = Math.max(booking.expires_at, now) + PAYMENT_GRACE_MS;
+    const holdExpiresAt = Math.max(booking.expires_at, now);
+    const expiresAt = holdExpiresAt + PAYMENT_GRACE_MS;
+    this.sql.exec(`INSERT OR REPLACE INTO payment_attempts (booking_id, hold_expires_at) VALUES (?, ?)`, bookingId, holdExpiresAt);
     this.sql.exec(`UPDATE bookings SET status = 'paying', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
@@ -259,6 +268,22 @@ export class TicketLock extends DurableObject<Bindings> {
     }
     this.armAlarm();
     return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+  }
+
+  /**
+   * The payment provider is still processing the charge: the seats stay held for as long as a
+   * processing payment may take, and the webhook settles it (confirm or paymentFailed).
+   */
+  async holdWhileProcessing(eventId: string, bookingId: string): Promise<BookingState> {
+    await this.ensureLoaded(eventId);
+    const booking = this.bookingRow(bookingId);
+    if (booking?.status === 'paying') {
+      const expiresAt = Math.max(booking.expires_at, Date.now() + PROCESSING_HOLD_MS);
+      this.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
+      this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
+      this.armAlarm();
+    }
+    return this.bookingState(eventId, bookingId)!;
   }
 
   /** The card was declined: the hold goes back to what it was, so another card can be tried. */
@@ -271,7 +296,9 @@ export class TicketLock extends DurableObject<Bindings> {
       this.endHold(bookingId, 'cancelled', now);
       return;
     }
-    const expiresAt = Math.max(now, booking.expires_at - PAYMENT_GRACE_MS);
+    const before = this.sql.exec<{ hold_expires_at: number }>(`SELECT hold_expires_at FROM payment_attempts WHERE booking_id = ?`, bookingId).toArray()[0];
+    const expiresAt = Math.max(now, before?.hold_expires_at ?? booking.expires_at);
+    this.sql.exec(`DELETE FROM payment_attempts WHERE booking_id = ?`, bookingId);
     this.sql.exec(`UPDATE bookings SET status = 'pending', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     this.armAlarm();

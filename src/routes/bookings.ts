@@ -88,7 +88,7 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
     await lock.paymentFailed(booking.eventId, booking.bookingId, releaseOnDecline);
     throw new ApiError(402, 'payment_declined', `${charge.message} ${releaseOnDecline ? 'No seats were kept.' : 'Your seats are still held: try another card.'}`);
   }
-  if (charge.status === 'processing') return started.booking;
+  if (charge.status === 'processing') return lock.holdWhileProcessing(booking.eventId, booking.bookingId);
   const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference });
   if (!confirmed.ok) {
     if (confirmed.reason === 'seats_gone') {

@@ -227,6 +227,8 @@ describe('POST /api/payments/webhook', () => {
       const processing = (await response.json()) as Booking;
       expect(processing.status).toBe('pending');
       expect(Date.parse(processing.expiresAt)).toBeGreaterThan(Date.parse(held.expiresAt));
+      // The hold follows the payment: it outlasts the hold's own ten minutes by far.
+      expect(Date.parse(processing.expiresAt) - Date.now()).toBeGreaterThan(25 * 60 * 1000);
       // Neither a second payment nor a cancellation may overtake the one in flight.
       expect((await pay(buyer.token, held.bookingId, 'pm_card_visa')).status).toBe(409);
       expect((await api(`/api/bookings/${held.bookingId}`, { method: 'DELETE', token: buyer.token })).status).toBe(409);
