@@ -38,6 +38,16 @@ async function choosePlan(): Promise<TestDatabasePlan> {
   return { kind: 'pglite', proxyPort };
 }
 
+/**
+ * Test files that make Postgres unreachable. They run as a project of their own whose Worker
+ * reaches the proxy under the path scope FAULT_SCOPE, and the proxy's fault switch refuses only
+ * that scope's sessions: the other files keep running in parallel against the same proxy and
+ * database, untouched by the outage. (A proxy-wide switch would fail whatever they happen to run
+ * during the window; running these files last instead would serialize the suite for one test.)
+ */
+const FAULT_INJECTION_TESTS = ['test/durable/confirm-retry.test.ts'];
+const FAULT_SCOPE = 'faults';
+
 export default defineConfig(async () => {
   const plan = await choosePlan();
   // Read by test/global-setup.ts, which runs in this same process.
@@ -46,26 +56,35 @@ export default defineConfig(async () => {
     plan.kind === 'postgres'
       ? Object.assign(new URL(plan.adminUrl), { pathname: `/${plan.databaseName}` }).toString()
       : 'postgres://postgres@127.0.0.1:5432/postgres';
-  return {
-    plugins: [
-      cloudflareTest({
-        wrangler: { configPath: './wrangler.toml' },
-        miniflare: {
-          bindings: {
-            DATABASE_URL: workerDatabaseUrl,
-            LOCAL_NEON_PROXY: `127.0.0.1:${plan.proxyPort}`,
-            SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
-            TICKET_SIGNING_KEY: 'test-ticket-signing-key-that-is-long-enough-0123',
-            STRIPE_WEBHOOK_SECRET: 'whsec_test_secret_for_tests',
-          },
+  const workers = (localNeonProxy: string) =>
+    cloudflareTest({
+      wrangler: { configPath: './wrangler.toml' },
+      miniflare: {
+        bindings: {
+          DATABASE_URL: workerDatabaseUrl,
+          LOCAL_NEON_PROXY: localNeonProxy,
+          SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
+          TICKET_SIGNING_KEY: 'test-ticket-signing-key-that-is-long-enough-0123',
+          STRIPE_WEBHOOK_SECRET: 'whsec_test_secret_for_tests',
         },
-      }),
-    ],
+      },
+    });
+  // Projects do not inherit these; inheriting (`extends: true`) would also run the global setup,
+  // and so start a second proxy, once per project.
+  const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 };
+  return {
     test: {
       globalSetup: ['./test/global-setup.ts'],
-      include: ['test/**/*.test.ts'],
-      testTimeout: 30_000,
-      hookTimeout: 60_000,
+      projects: [
+        {
+          plugins: [workers(`127.0.0.1:${plan.proxyPort}`)],
+          test: { name: 'box-office', include: ['test/**/*.test.ts'], exclude: FAULT_INJECTION_TESTS, ...timeouts },
+        },
+        {
+          plugins: [workers(`127.0.0.1:${plan.proxyPort}/${FAULT_SCOPE}`)],
+          test: { name: 'database-faults', include: FAULT_INJECTION_TESTS, ...timeouts },
+        },
+      ],
     },
   };
 });

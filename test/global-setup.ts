@@ -32,6 +32,8 @@ export default async function setup() {
     upstream: database.upstream,
     serializeSessions: database.kind === 'pglite',
     port: plan.proxyPort,
+    // test/durable/confirm-retry.test.ts takes the database away from its own Worker (see vitest.config.ts).
+    faultControl: true,
     log: (message) => console.warn(`[db proxy] ${message}`),
   });
   console.log(`tests use ${database.describe}`);

@@ -5,6 +5,15 @@
 //
 // PGlite is a single session: when `serializeSessions` is on, each WebSocket waits its turn
 // and holds the upstream alone until it closes, so transactions never interleave.
+//
+// With `faultControl` on, tests and local drills can make the database unreachable on demand:
+//   POST /__faults {"databaseDown": true}          every new session is refused
+//   POST /<scope>/__faults {"databaseDown": true}  only sessions opened at /<scope>/... are
+//   GET  /__faults, GET /<scope>/__faults          {"scope", "databaseDown"} (+ "downScopes")
+// A scope is whatever path precedes the driver's own last segment (`/v1`), so a Worker whose
+// LOCAL_NEON_PROXY is `host:port/<scope>` lands in it; that lets one test run cut off its own
+// Worker while others keep using the same proxy (and, for PGlite, the same session queue).
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
 
@@ -17,6 +26,8 @@ export interface LocalNeonProxyOptions {
   port?: number;
   host?: string;
   log?: (message: string) => void;
+  /** Serve `/__faults` (see above). For tests and drills only: anyone who can reach the port can use it. */
+  faultControl?: boolean;
 }
 
 export interface LocalNeonProxy {
@@ -31,12 +42,25 @@ export interface LocalNeonProxy {
 // closing it keeps the rest of the system from waiting forever.
 const SERIALIZED_SESSION_LIMIT_MS = 60_000;
 
+const FAULTS_PATH = '__faults';
+
 export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promise<LocalNeonProxy> {
   const log = options.log ?? (() => {});
-  const server = new WebSocketServer({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
+  const faults = createFaults();
+  const http = createServer((request, response) => {
+    if (options.faultControl && lastSegment(request.url) === FAULTS_PATH) {
+      faults.serve(request, response, log);
+      return;
+    }
+    response.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+  });
+  const server = new WebSocketServer({ server: http });
   await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
+    http.once('error', reject);
+    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
   });
 
   let active = 0;
@@ -55,7 +79,12 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
     if (options.serializeSessions) waiting.shift()?.();
   }
 
-  server.on('connection', (ws: WebSocket) => {
+  server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    if (options.faultControl && faults.isDown(scopeOf(request.url))) {
+      // What the driver sees when the proxy cannot reach the database: the socket opens, then drops.
+      ws.terminate();
+      return;
+    }
     // The driver writes its startup message right away; keep it until the upstream is ours.
     const pending: Buffer[] = [];
     let upstream: Socket | null = null;
@@ -117,7 +146,7 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
     });
   });
 
-  const address = server.address();
+  const address = http.address();
   if (address === null || typeof address === 'string') throw new Error('proxy has no TCP address');
   return {
     port: address.port,
@@ -126,9 +155,70 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
     close: () =>
       new Promise<void>((resolve) => {
         for (const client of server.clients) client.terminate();
-        server.close(() => resolve());
+        server.close(() => {
+          // Keep-alive connections left by fault requests would otherwise hold the port open.
+          http.closeAllConnections();
+          http.close(() => resolve());
+        });
       }),
   };
+}
+
+function pathOf(url: string | undefined): string {
+  return new URL(url ?? '/', 'http://proxy').pathname;
+}
+
+function lastSegment(url: string | undefined): string {
+  return pathOf(url).split('/').pop() ?? '';
+}
+
+/** `/v1` → '', `/drill/v1` → 'drill', `/drill/__faults` → 'drill'. */
+function scopeOf(url: string | undefined): string {
+  return pathOf(url).split('/').slice(1, -1).join('/');
+}
+
+function createFaults() {
+  let everythingDown = false;
+  const downScopes = new Set<string>();
+  const isDown = (scope: string) => everythingDown || downScopes.has(scope);
+
+  function answer(response: ServerResponse, status: number, body: unknown): void {
+    response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  }
+
+  function serve(request: IncomingMessage, response: ServerResponse, log: (message: string) => void): void {
+    const scope = scopeOf(request.url);
+    if (request.method === 'GET') {
+      answer(response, 200, { scope, databaseDown: isDown(scope), ...(scope === '' ? { downScopes: [...downScopes] } : {}) });
+      return;
+    }
+    if (request.method !== 'POST') {
+      response.setHeader('Allow', 'GET, POST');
+      answer(response, 405, { error: 'use GET or POST' });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      let down: unknown;
+      try {
+        down = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { databaseDown?: unknown }).databaseDown;
+      } catch {
+        down = undefined;
+      }
+      if (typeof down !== 'boolean') {
+        answer(response, 400, { error: 'send {"databaseDown": true|false}' });
+        return;
+      }
+      if (scope === '') everythingDown = down;
+      else if (down) downScopes.add(scope);
+      else downScopes.delete(scope);
+      log(`database ${down ? 'down' : 'up'} for ${scope === '' ? 'every session' : `sessions in scope "${scope}"`}`);
+      answer(response, 200, { scope, databaseDown: isDown(scope) });
+    });
+  }
+
+  return { isDown, serve };
 }
 
 const SSL_REQUEST_CODE = 80877103;

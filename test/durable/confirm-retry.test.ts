@@ -1,0 +1,196 @@
+// A confirmation whose Postgres write fails is kept by the event's TicketLock and retried by its
+// alarm until it lands: nothing lost, nothing doubled. The database is taken away through the
+// local proxy's fault switch, scoped to this file's own Worker (the `database-faults` project in
+// vitest.config.ts), so the files running beside it never see the outage.
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'drizzle-orm';
+import { withDb } from '../../src/db/client';
+import { eventDocumentKey } from '../../src/routes/events';
+import { adminToken, api, createEvent, env, signUp } from '../helpers';
+
+interface Booking {
+  bookingId: string;
+  status: string;
+  ticketIds: string[];
+  tickets: Array<{ id: string; section: string | null; code: string | null }>;
+}
+
+interface PendingWrite {
+  status: string;
+  write_pending: number;
+  retry_count: number;
+  next_retry_at: number | null;
+}
+
+const proxy = env.LOCAL_NEON_PROXY!;
+// The same proxy outside this file's scope: it sees Postgres while this Worker cannot.
+const observer = { ...env, LOCAL_NEON_PROXY: proxy.split('/')[0]! };
+
+async function faults(init?: RequestInit): Promise<{ scope: string; databaseDown: boolean }> {
+  const response = await fetch(`http://${proxy}/__faults`, init);
+  if (response.status !== 200) throw new Error(`fault switch answered ${response.status}: ${await response.text()}`);
+  return response.json();
+}
+
+async function setDatabaseDown(databaseDown: boolean): Promise<void> {
+  expect(await faults({ method: 'POST', body: JSON.stringify({ databaseDown }) })).toMatchObject({ databaseDown });
+}
+
+async function ticketIdsOf(eventId: string): Promise<string[]> {
+  return withDb(observer, async (db) =>
+    ((await db.execute(sql`select id from tickets where event_id = ${eventId} order by position`)).rows as Array<{ id: string }>).map((r) => r.id),
+  );
+}
+
+/** What Postgres holds for this event: sold tickets, bookings rows and booking_tickets rows. */
+async function postgresState(eventId: string) {
+  return withDb(observer, async (db) => ({
+    sold: (await db.execute(sql`select id, booking_id from tickets where event_id = ${eventId} and status = 'sold' order by id`)).rows as Array<{ id: string; booking_id: string }>,
+    bookings: (await db.execute(sql`select id, status from bookings where event_id = ${eventId}`)).rows as Array<{ id: string; status: string }>,
+    bookingTickets: (await db.execute(sql`select bt.booking_id, bt.ticket_id from booking_tickets bt join bookings b on b.id = bt.booking_id where b.event_id = ${eventId}`)).rows,
+  }));
+}
+
+function pendingWrite(eventId: string, bookingId: string): Promise<PendingWrite> {
+  return runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) =>
+    state.storage.sql
+      .exec<PendingWrite & Record<string, SqlStorageValue>>(`SELECT status, write_pending, retry_count, next_retry_at FROM bookings WHERE booking_id = ?`, bookingId)
+      .one(),
+  );
+}
+
+/** Backoff is real time; tests move the next attempt instead of waiting for it. */
+function retryAt(eventId: string, bookingId: string, at: number): Promise<void> {
+  return runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) => {
+    state.storage.sql.exec(`UPDATE bookings SET next_retry_at = ? WHERE booking_id = ?`, at, bookingId);
+  });
+}
+
+const FAR_FUTURE = Date.now() + 24 * 3600 * 1000;
+
+const pay = (token: string, bookingId: string) =>
+  api(`/api/bookings/${bookingId}/pay`, { method: 'POST', token, json: { paymentDetails: { paymentMethodId: 'pm_card_visa' } } });
+
+describe('a confirmation Postgres cannot take yet', () => {
+  let admin: string;
+  beforeAll(async () => {
+    // A switch outside any scope would take the database away from every test file at once.
+    expect((await faults()).scope).not.toBe('');
+    admin = await adminToken();
+  });
+
+  afterEach(async () => {
+    await setDatabaseDown(false);
+  });
+
+  /** An event, a buyer and a one-seat hold, with the event's catalog document cached at the edge. */
+  async function heldSeat() {
+    const { eventId } = await createEvent(admin);
+    const [ticketId] = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const response = await api(`/api/bookings/${eventId}`, { method: 'POST', token: buyer.token, json: { ticketIds: [ticketId] } });
+    expect(response.status).toBe(201);
+    const { bookingId } = (await response.json()) as Booking;
+    // The pay route's answer names the seats from the cached catalog document; with it cached,
+    // the route reaches Postgres only through the TicketLock's write.
+    expect((await api(`/api/events/${eventId}`)).status).toBe(200);
+    expect((await api(`/api/bookings/${bookingId}`, { token: buyer.token })).status).toBe(200);
+    await expect.poll(async () => (await caches.default.match(eventDocumentKey(eventId))) !== undefined).toBe(true);
+    return { eventId, ticketId: ticketId!, bookingId, buyer };
+  }
+
+  async function payWhileDown(eventId: string, bookingId: string, token: string): Promise<Booking> {
+    await setDatabaseDown(true);
+    const response = await pay(token, bookingId);
+    // The TicketLock decided; the buyer is not told to pay again for a write it will retry.
+    expect(response.status).toBe(200);
+    const booking = (await response.json()) as Booking;
+    const pending = await pendingWrite(eventId, bookingId);
+    expect(pending).toMatchObject({ status: 'confirmed', write_pending: 1 });
+    expect(pending.retry_count).toBeGreaterThanOrEqual(1);
+    expect(pending.next_retry_at).not.toBeNull();
+    return booking;
+  }
+
+  async function expectSoldOnce(eventId: string, ticketId: string, bookingId: string): Promise<void> {
+    expect(await postgresState(eventId)).toEqual({
+      sold: [{ id: ticketId, booking_id: bookingId }],
+      bookings: [{ id: bookingId, status: 'confirmed' }],
+      bookingTickets: [{ booking_id: bookingId, ticket_id: ticketId }],
+    });
+  }
+
+  it('is confirmed to the buyer at once and written by the alarm once Postgres is back, exactly once', async () => {
+    const { eventId, ticketId, bookingId, buyer } = await heldSeat();
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const other = await signUp();
+
+    const booking = await payWhileDown(eventId, bookingId, buyer.token);
+    expect(booking).toMatchObject({ bookingId, status: 'confirmed', ticketIds: [ticketId] });
+    expect(booking.tickets[0]!.section).not.toBeNull();
+    expect(booking.tickets[0]!.code).toEqual(expect.any(String));
+    // Keeps the alarm's own retry from landing before the test looks.
+    await retryAt(eventId, bookingId, FAR_FUTURE);
+    expect(await postgresState(eventId)).toEqual({ sold: [], bookings: [], bookingTickets: [] });
+    // The seat stays the buyer's meanwhile: nobody else can hold it.
+    expect((await api(`/api/bookings/${eventId}`, { method: 'POST', token: other.token, json: { ticketIds: [ticketId] } })).status).toBe(409);
+    await setDatabaseDown(false);
+
+    await retryAt(eventId, bookingId, Date.now() - 1);
+    await runDurableObjectAlarm(lock);
+    await expectSoldOnce(eventId, ticketId, bookingId);
+    expect(await pendingWrite(eventId, bookingId)).toMatchObject({ status: 'confirmed', write_pending: 0, next_retry_at: null });
+    expect((await lock.seatStatus(eventId)).booked).toEqual([ticketId]);
+
+    // Everything that could write it again: the alarm, a replayed payment, a replayed confirmation.
+    await runDurableObjectAlarm(lock);
+    const replay = await pay(buyer.token, bookingId);
+    expect(replay.status).toBe(409);
+    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe('booking_not_pending');
+    const again = await lock.confirm(eventId, bookingId, { provider: 'test', reference: `test_${bookingId}` });
+    expect(again).toMatchObject({ ok: true, booking: { status: 'confirmed', confirmationPending: false } });
+    await expectSoldOnce(eventId, ticketId, bookingId);
+    expect(await pendingWrite(eventId, bookingId)).toMatchObject({ write_pending: 0 });
+  });
+
+  it('keeps failing retries pending, backing off, until Postgres is back, and then writes once', async () => {
+    const { eventId, ticketId, bookingId, buyer } = await heldSeat();
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    await payWhileDown(eventId, bookingId, buyer.token);
+
+    const first = await pendingWrite(eventId, bookingId);
+    await retryAt(eventId, bookingId, Date.now() - 1);
+    await runDurableObjectAlarm(lock);
+    const second = await pendingWrite(eventId, bookingId);
+    expect(second.write_pending).toBe(1);
+    expect(second.retry_count).toBeGreaterThan(first.retry_count);
+    expect(second.next_retry_at).toBeGreaterThan(Date.now());
+    await retryAt(eventId, bookingId, FAR_FUTURE);
+    expect(await postgresState(eventId)).toEqual({ sold: [], bookings: [], bookingTickets: [] });
+    await setDatabaseDown(false);
+
+    await retryAt(eventId, bookingId, Date.now() - 1);
+    await runDurableObjectAlarm(lock);
+    await expectSoldOnce(eventId, ticketId, bookingId);
+    await runDurableObjectAlarm(lock);
+    await expectSoldOnce(eventId, ticketId, bookingId);
+    expect(await pendingWrite(eventId, bookingId)).toMatchObject({ status: 'confirmed', write_pending: 0, next_retry_at: null });
+  });
+
+  it('is answered without seat names, not with an error, when the catalog cannot be read either', async () => {
+    const { eventId, ticketId, bookingId, buyer } = await heldSeat();
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    // Holds outlast the catalog's edge TTL, so by the time of payment the copy is often gone.
+    await caches.default.delete(eventDocumentKey(eventId));
+
+    const booking = await payWhileDown(eventId, bookingId, buyer.token);
+    expect(booking).toMatchObject({ bookingId, status: 'confirmed', ticketIds: [ticketId] });
+    expect(booking.tickets[0]).toMatchObject({ id: ticketId, section: null, code: expect.any(String) });
+    await setDatabaseDown(false);
+
+    await retryAt(eventId, bookingId, Date.now() - 1);
+    await runDurableObjectAlarm(lock);
+    await expectSoldOnce(eventId, ticketId, bookingId);
+  });
+});
