@@ -313,6 +313,9 @@ export class TicketLock extends DurableObject<Bindings> {
     const booking = this.bookingRow(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     if (booking.status === 'confirmed') return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    // Once a booking's money was given back, no later charge of it may take seats: that charge
+    // is refunded too (money and seats agree).
+    if (booking.refunded === 1) return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
     const now = Date.now();
     // A payment that lands after its hold ended (a late webhook) takes the seats again only if
     // nobody else has them; otherwise the money goes back.

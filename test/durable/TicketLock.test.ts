@@ -79,4 +79,32 @@ describe('TicketLock', () => {
     });
     expect(await lock.holdCounts(eventId)).toEqual({ held: 2, sold: 0 });
   });
+
+  it('never confirms a booking whose money was already refunded, even when its seats come free again', async () => {
+    const { eventId } = await createEvent(admin);
+    const [first, second] = await Promise.all([signUp(), signUp()]);
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const [seat] = await withDb(env, async (db) =>
+      ((await db.execute(sql`select id from tickets where event_id = ${eventId} order by position limit 1`)).rows as Array<{ id: string }>).map((r) => r.id),
+    );
+    const late = await lock.holdSeats({ eventId, userId: first.user.id, ticketIds: [seat!], ttlSeconds: 600, maxTicketsPerUser: 10 });
+    if (!late.ok) throw new Error('first hold refused');
+    await lock.beginPayment(eventId, late.booking.bookingId);
+    await runInDurableObject(lock, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, late.booking.bookingId);
+      state.storage.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, late.booking.bookingId);
+    });
+    const other = await lock.holdSeats({ eventId, userId: second.user.id, ticketIds: [seat!], ttlSeconds: 600, maxTicketsPerUser: 10 });
+    if (!other.ok) throw new Error('second hold refused');
+
+    const lost = await lock.confirm(eventId, late.booking.bookingId, { provider: 'test', reference: 'charge-1' });
+    expect(lost).toMatchObject({ ok: false, reason: 'seats_gone' });
+    await lock.markRefunded(eventId, late.booking.bookingId);
+    await lock.releaseHold(eventId, other.booking.bookingId);
+
+    const again = await lock.confirm(eventId, late.booking.bookingId, { provider: 'test', reference: 'charge-2' });
+    expect(again).toMatchObject({ ok: false, reason: 'seats_gone' });
+    const sold = await withDb(env, async (db) => (await db.execute(sql`select count(*)::int as n from tickets where event_id = ${eventId} and status = 'sold'`)).rows[0] as { n: number });
+    expect(sold.n).toBe(0);
+  });
 });
