@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ticket_limit'
   | 'hold_expired'
   | 'payload_too_large'
+  | 'upgrade_required'
   | 'payment_declined'
   | 'rate_limited'
   | 'idempotency_key_reused'

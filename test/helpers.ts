@@ -48,7 +48,19 @@ export interface CreatedEvent {
 /** A performer, a small venue and an event there, created through the organizer API. */
 export async function createEvent(
   admin: string,
-  overrides: { name?: string; performerName?: string; city?: string; venueName?: string; description?: string; startsAt?: string; status?: string; sections?: Array<{ name: string; rows: number; seatsPerRow: number }>; prices?: Record<string, number> } = {},
+  overrides: {
+    name?: string;
+    performerName?: string;
+    city?: string;
+    venueName?: string;
+    description?: string;
+    startsAt?: string;
+    onSaleAt?: string;
+    status?: string;
+    sections?: Array<{ name: string; rows: number; seatsPerRow: number }>;
+    prices?: Record<string, number>;
+    queue?: { enabled: boolean; admitPerMinute?: number; maxActive?: number; tokenMinutes?: number; lobbyMinutes?: number };
+  } = {},
 ): Promise<CreatedEvent> {
   const performer = await api('/api/admin/performers', { method: 'POST', token: admin, json: { name: overrides.performerName ?? unique('Performer '), genre: 'rock' } });
   const { performer: p } = (await performer.json()) as { performer: { id: string } };
@@ -71,9 +83,85 @@ export async function createEvent(
       startsAt: overrides.startsAt ?? new Date(Date.now() + 30 * 24 * 3600 * 1000).toISOString(),
       status: overrides.status ?? 'published',
       prices,
+      ...(overrides.onSaleAt ? { onSaleAt: overrides.onSaleAt } : {}),
+      ...(overrides.queue ? { queue: overrides.queue } : {}),
     },
   });
   if (event.status !== 201) throw new Error(`event creation failed: ${event.status} ${await event.text()}`);
   const body = (await event.json()) as { event: { id: string }; ticketCount: number };
   return { eventId: body.event.id, venueId: v.id, performerId: p.id, ticketCount: body.ticketCount };
+}
+
+/** Polls until `probe` returns something other than undefined (real time; the fake clocks below do not touch timers). */
+export async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export interface QueueMessage {
+  type: string;
+  [field: string]: unknown;
+}
+
+/** A client of an event's waiting room (`GET /api/events/:eventId/queue`), recording what it is sent. */
+export class QueueClient {
+  readonly messages: QueueMessage[] = [];
+  closed = false;
+
+  private constructor(readonly socket: WebSocket) {
+    socket.addEventListener('message', (event) => {
+      this.messages.push(JSON.parse(event.data as string) as QueueMessage);
+    });
+    socket.addEventListener('close', () => {
+      this.closed = true;
+    });
+  }
+
+  static async connect(eventId: string, token: string): Promise<QueueClient> {
+    const response = await api(`/api/events/${eventId}/queue`, { headers: { Upgrade: 'websocket' }, token });
+    if (response.status !== 101 || !response.webSocket) throw new Error(`queue connect failed: ${response.status} ${await response.text()}`);
+    response.webSocket.accept();
+    return new QueueClient(response.webSocket);
+  }
+
+  /** The first message of this type received after the first `skip` of them. */
+  next(type: string, skip = 0): Promise<QueueMessage> {
+    return waitFor(() => this.messages.filter((m) => m.type === type)[skip], `a "${type}" message`);
+  }
+
+  last(type: string): QueueMessage | undefined {
+    return this.messages.filter((m) => m.type === type).at(-1);
+  }
+
+  close(): void {
+    if (!this.closed) this.socket.close(1000, 'done');
+  }
+}
+
+/**
+ * A clock for the Worker and its Durable Objects (they share this isolate), a year ahead so no
+ * real alarm fires on its own, moved only by the test. Set it before signing anyone in: session
+ * tokens expire by this clock.
+ */
+export class TestClock {
+  private realNow = Date.now;
+  now = Date.now() + 365 * 24 * 3600 * 1000;
+
+  install(): void {
+    this.realNow = Date.now;
+    Date.now = () => this.now;
+  }
+
+  advance(ms: number): void {
+    this.now += ms;
+  }
+
+  uninstall(): void {
+    Date.now = this.realNow;
+  }
 }

@@ -17,7 +17,13 @@ export function toEventJson(event: EventRow) {
     venueId: event.venueId,
     currency: event.currency,
     prices: event.prices,
-    queue: { enabled: event.queueEnabled, admitPerMinute: event.queueAdmitPerMinute, maxActive: event.queueMaxActive },
+    queue: {
+      enabled: event.queueEnabled,
+      admitPerMinute: event.queueAdmitPerMinute,
+      maxActive: event.queueMaxActive,
+      tokenMinutes: event.queueTokenMinutes,
+      lobbyMinutes: event.queueLobbyMinutes,
+    },
   };
 }
 

@@ -114,6 +114,10 @@ export const events = pgTable(
     queueEnabled: boolean('queue_enabled').notNull().default(false),
     queueAdmitPerMinute: integer('queue_admit_per_minute').notNull().default(100),
     queueMaxActive: integer('queue_max_active').notNull().default(500),
+    /** How long an admission from the waiting room lets a shopper book. */
+    queueTokenMinutes: integer('queue_token_minutes').notNull().default(10),
+    /** How long before onSaleAt the waiting room's lobby opens. */
+    queueLobbyMinutes: integer('queue_lobby_minutes').notNull().default(30),
     /** Weighted text of the event, its performer, venue and city; kept by src/db/search.ts. */
     searchVector: tsvector('search_vector'),
     createdAt: createdAt(),

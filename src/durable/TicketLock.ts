@@ -4,6 +4,7 @@ import type { Bindings } from '../env';
 import { withDb } from '../db/client';
 import { bookings, tickets } from '../db/schema';
 import { writeConfirmedBooking } from '../db/bookings';
+import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
 
 export interface SeatStatusSnapshot {
   /** Grows with every change of any seat's status; part of the event view's ETag. */
@@ -15,6 +16,7 @@ export interface SeatStatusSnapshot {
 export interface HoldCounts {
   held: number;
   sold: number;
+  total: number;
 }
 
 export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
@@ -80,6 +82,9 @@ const PROCESSING_HOLD_MS = 30 * 60 * 1000;
 /** First retry of a confirmation that could not be written; doubled per attempt, capped. */
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
+/** Seat changes kept for seat streams that reconnect (older ones earn a snapshot); trimmed every so many changes. */
+const CHANGES_KEPT = 10_000;
+const CHANGES_TRIM_EVERY = 1_000;
 
 /**
  * Booking ids name their event (its uuid without dashes, then a random part), so a request
@@ -104,6 +109,13 @@ export function eventIdOfBooking(bookingId: string): string | null {
 export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
   private loading: Promise<void> | null = null;
+  /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
+  private readonly seatStream = new SeatStreamHub({
+    epoch: () => this.streamEpoch(),
+    version: () => this.version(),
+    changesAfter: (version) => this.changesAfter(version),
+    snapshot: () => this.seatSnapshot(),
+  });
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -146,6 +158,8 @@ export class TicketLock extends DurableObject<Bindings> {
         );
         CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
         CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
+        -- Bookings made with an admission from the waiting room, which learns when they end.
+        CREATE TABLE IF NOT EXISTS queue_shoppers (booking_id TEXT PRIMARY KEY, user_id TEXT NOT NULL);
         -- The expiry a hold had before its payment began, given back when the payment fails.
         CREATE TABLE IF NOT EXISTS payment_attempts (
           booking_id TEXT PRIMARY KEY,
@@ -186,11 +200,12 @@ export class TicketLock extends DurableObject<Bindings> {
     await this.ensureLoaded(eventId);
     const held = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM holds WHERE expires_at > ?`, Date.now()).one().n;
     const sold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_booking IS NOT NULL`).one().n;
-    return { held, sold };
+    const total = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets`).one().n;
+    return { held, sold, total };
   }
 
   /** All or nothing: every ticket is held for this user until the returned expiry, or none is. */
-  async holdSeats(input: { eventId: string; userId: string; ticketIds: string[]; ttlSeconds: number; maxTicketsPerUser: number }): Promise<HoldOutcome> {
+  async holdSeats(input: { eventId: string; userId: string; ticketIds: string[]; ttlSeconds: number; maxTicketsPerUser: number; viaQueue?: boolean }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
     const now = Date.now();
     const known = this.ticketRows(input.ticketIds);
@@ -216,6 +231,7 @@ export class TicketLock extends DurableObject<Bindings> {
       `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
       bookingId, input.userId, expiresAt, totalCents, currency, now,
     );
+    if (input.viaQueue) this.sql.exec(`INSERT INTO queue_shoppers (booking_id, user_id) VALUES (?, ?)`, bookingId, input.userId);
     for (const ticketId of input.ticketIds) {
       this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id) VALUES (?, ?)`, bookingId, ticketId);
       // An expired hold on this seat is simply replaced.
@@ -237,7 +253,10 @@ export class TicketLock extends DurableObject<Bindings> {
     const booking = this.bookingRow(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     if (booking.status === 'paying' || booking.status === 'confirmed') return { ok: false, reason: 'booking_not_pending' };
-    if (booking.status === 'pending') this.endHold(bookingId, 'cancelled', Date.now());
+    if (booking.status === 'pending') {
+      this.endHold(bookingId, 'cancelled', Date.now());
+      await this.tellWaitingRoom(eventId, bookingId);
+    }
     return { ok: true };
   }
 
@@ -335,6 +354,7 @@ export class TicketLock extends DurableObject<Bindings> {
     );
     this.armAlarm();
     const outcome = await this.writeToPostgres(eventId, bookingId);
+    if (outcome === 'written') await this.tellWaitingRoom(eventId, bookingId);
     if (outcome === 'seats_gone') return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
     return { ok: true, booking: this.bookingState(eventId, bookingId)! };
   }
@@ -385,6 +405,16 @@ export class TicketLock extends DurableObject<Bindings> {
     else this.sql.exec(`DELETE FROM idempotency_keys WHERE key = ?`, key);
   }
 
+  /**
+   * The live seat stream (server-sent events): a snapshot, or what a client reconnecting with
+   * `lastEventId` missed, then every change, batched. The subscription starts at the version the
+   * first frame shows, with no await between them.
+   */
+  async openSeatStream(eventId: string, lastEventId: string | null): Promise<ReadableStream<Uint8Array>> {
+    await this.ensureLoaded(eventId);
+    return this.seatStream.open(lastEventId);
+  }
+
   /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */
   override async alarm(): Promise<void> {
     const eventId = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'event_id'`).toArray()[0]?.value;
@@ -398,7 +428,9 @@ export class TicketLock extends DurableObject<Bindings> {
     const due = this.sql
       .exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE write_pending = 1 AND next_retry_at <= ?`, now)
       .toArray();
-    for (const { booking_id } of due) await this.writeToPostgres(eventId, booking_id);
+    for (const { booking_id } of due) {
+      if ((await this.writeToPostgres(eventId, booking_id)) === 'written') await this.tellWaitingRoom(eventId, booking_id);
+    }
     this.armAlarm();
   }
 
@@ -441,6 +473,24 @@ export class TicketLock extends DurableObject<Bindings> {
       this.recordChange(id, 'booked', now);
     }
     return result;
+  }
+
+  /**
+   * The event's WaitingRoom counts a shopper it admitted as active until their booking ends, and
+   * tells everyone still waiting when the last seat is sold. Best effort: its own tick also
+   * learns the inventory, and admissions expire by themselves.
+   */
+  private async tellWaitingRoom(eventId: string, bookingId: string): Promise<void> {
+    const shopper = this.sql.exec<{ user_id: string }>(`SELECT user_id FROM queue_shoppers WHERE booking_id = ?`, bookingId).toArray()[0];
+    const unsold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_booking IS NULL`).one().n;
+    if (!shopper && unsold > 0) return;
+    try {
+      const room = this.env.WAITING_ROOM.getByName(eventId);
+      if (shopper) await room.shopperFinished(shopper.user_id);
+      if (unsold === 0) await room.soldOut();
+    } catch (error) {
+      console.warn(`waiting room of ${eventId} not told about booking ${bookingId}`, error);
+    }
   }
 
   private endHold(bookingId: string, status: 'cancelled' | 'expired', now: number): void {
@@ -518,14 +568,57 @@ export class TicketLock extends DurableObject<Bindings> {
     };
   }
 
+  /** Every change gets the next version, which is then the version of the seat status as a whole. */
   private recordChange(ticketId: string, status: 'available' | 'reserved' | 'booked', now: number): void {
-    this.sql.exec(`INSERT INTO changes (ticket_id, status, at) VALUES (?, ?, ?)`, ticketId, status, now);
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(this.version() + 1));
+    const version = this.version() + 1;
+    this.sql.exec(`INSERT INTO changes (version, ticket_id, status, at) VALUES (?, ?, ?, ?)`, version, ticketId, status, now);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(version));
+    if (version % CHANGES_TRIM_EVERY === 0) this.sql.exec(`DELETE FROM changes WHERE version <= ?`, version - CHANGES_KEPT);
+    this.seatStream.changed();
   }
 
   private version(): number {
     const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'version'`).toArray()[0];
     return row ? Number(row.value) : 0;
+  }
+
+  /**
+   * Seat stream event ids are `<epoch>-<version>`: storage that is lost and relearnt from Postgres
+   * starts a new epoch, and so do objects older than the stream (their change log is dropped).
+   */
+  private streamEpoch(): string {
+    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'stream_epoch'`).toArray()[0];
+    if (row) return row.value;
+    const epoch = newEpoch();
+    this.sql.exec(`DELETE FROM changes`);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_epoch', ?)`, epoch);
+    return epoch;
+  }
+
+  /** Versions within an epoch have no gaps and trimming drops the oldest: the next one present means all are. */
+  private changesAfter(version: number): LoggedChange[] | null {
+    const current = this.version();
+    if (version >= current) return version === current ? [] : null;
+    const rows = this.sql
+      .exec<{ version: number; ticket_id: string; status: SeatChange['status'] }>(`SELECT version, ticket_id, status FROM changes WHERE version > ? ORDER BY version`, version)
+      .toArray();
+    if (rows[0]?.version !== version + 1) return null;
+    return rows.map((row) => ({ version: row.version, id: row.ticket_id, status: row.status }));
+  }
+
+  /** Every ticket as the event view shows it: a hold counts while unexpired, alarm or not. */
+  private seatSnapshot(): SeatChange[] {
+    return this.sql
+      .exec<{ id: string; status: SeatChange['status'] }>(
+        `SELECT t.ticket_id AS id,
+           CASE WHEN t.sold_to_booking IS NOT NULL THEN 'booked'
+                WHEN EXISTS (SELECT 1 FROM holds h WHERE h.ticket_id = t.ticket_id AND h.expires_at > ?) THEN 'reserved'
+                ELSE 'available' END AS status
+         FROM tickets t ORDER BY t.rowid`,
+        Date.now(),
+      )
+      .toArray()
+      .map((row) => ({ id: row.id, status: row.status }));
   }
 
   /**
@@ -558,6 +651,11 @@ export class TicketLock extends DurableObject<Bindings> {
       );
     }
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_id', ?), ('loaded_from_postgres', '1')`, eventId);
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(this.version() + 1));
+    // A new epoch for the seat stream, whose old change log means nothing now; the version still
+    // moves forward, as the event view's ETag needs.
+    const lastChange = this.sql.exec<{ v: number | null }>(`SELECT max(version) AS v FROM changes`).one().v ?? 0;
+    this.sql.exec(`DELETE FROM changes`);
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_epoch', ?)`, newEpoch());
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(Math.max(this.version(), lastChange) + 1));
   }
 }

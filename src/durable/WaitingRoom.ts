@@ -1,9 +1,466 @@
 import { DurableObject } from 'cloudflare:workers';
+import { createHash } from 'node:crypto';
 import type { Bindings } from '../env';
+import type { QueueSettings } from '../queue/settings';
+import { issueAdmissionToken } from '../queue/admission';
+
+/** What a client is told, over its socket (`type`) or by `GET …/queue/status` (`state`). */
+export type QueueView =
+  | { state: 'off' }
+  /** The lobby is not open yet. */
+  | { state: 'closed'; opensAt: string }
+  /** In the lobby before the sale: everyone in it is put in random order at `onSaleAt`. */
+  | { state: 'lobby'; onSaleAt: string; seedHash: string }
+  | { state: 'waiting'; position: number; ahead: number; etaSeconds: number | null }
+  | { state: 'admitted'; token: string; expiresAt: string }
+  | { state: 'sold_out' };
+
+export interface Fairness {
+  eventId: string;
+  lobbyOpensAt: string;
+  onSaleAt: string;
+  /** SHA-256 (hex) of the seed, published when the lobby opens. */
+  seedHash: string | null;
+  /** Published when the sale starts; null before. */
+  seed: string | null;
+  /**
+   * The lobby's participants (`participantId` = first 24 hex digits of SHA-256 of `<eventId>:<userId>`)
+   * in the order drawn: ascending SHA-256 hex of `<seed>:<participantId>`. Null before the draw.
+   */
+  draw: string[] | null;
+}
+
+export interface Inventory {
+  total: number;
+  sold: number;
+}
+
+interface EntryRow extends Record<string, SqlStorageValue> {
+  user_id: string;
+  seq: number | null;
+  state: 'waiting' | 'admitted' | 'finished' | 'left';
+  away_since: number | null;
+  token: string | null;
+  token_expires_at: number | null;
+}
+
+interface SocketAttachment {
+  userId: string;
+  /** The last message sent, so an unchanged position is not sent again. */
+  last: string | null;
+}
+
+/** Admission ticks while anyone waits: positions go out at most this often. */
+const TICK_MS = 1000;
+/** A place is kept this long for someone whose sockets all closed (and who does not poll). */
+const AWAY_GRACE_MS = 2 * 60 * 1000;
+/** Admissions are measured over this window for the ETA. */
+const RATE_WINDOW_MS = 60 * 1000;
+/** Even with a positive position, an ETA is sent again at least this often. */
+const ETA_REFRESH_MS = 10 * 1000;
+
+const sha256hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+export const participantIdOf = (eventId: string, userId: string) => sha256hex(`${eventId}:${userId}`).slice(0, 24);
+export const drawKeyOf = (seed: string, participantId: string) => sha256hex(`${seed}:${participantId}`);
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 
 /**
- * One per event: the virtual waiting room for hot on-sales (queue over hibernatable WebSockets,
- * signed admission tokens). Declared and bound now so the deployed class exists from the first
- * migration; its behaviour is built by the live-seats-and-waiting-room issue.
+ * One per event (reached with `getByName(eventId)`): the virtual waiting room of a hot on-sale.
+ * People who join the lobby before `onSaleAt` are drawn into a random order when the sale starts
+ * (from a seed whose hash was published first); later arrivals queue first come, first served.
+ * The alarm ticks once a second while anyone waits: it admits people at the organizer's rate, never
+ * more than `maxActive` shoppers at once nor more than there are unsold seats, and tells each socket
+ * its new position. Everything lives in SQLite, so the object can hibernate between ticks with its
+ * sockets open.
  */
-export class WaitingRoom extends DurableObject<Bindings> {}
+export class WaitingRoom extends DurableObject<Bindings> {
+  private readonly sql: SqlStorage;
+  /** The random source of the lobby's seed; tests replace it with a seeded one. */
+  random: (bytes: Uint8Array) => Uint8Array = (bytes) => crypto.getRandomValues(bytes);
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    ctx.blockConcurrencyWhile(async () => {
+      this.sql.exec(`
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS entries (
+          user_id TEXT PRIMARY KEY,
+          -- The place in line; NULL for the lobby until the draw.
+          seq INTEGER,
+          joined_at INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('waiting', 'admitted', 'finished', 'left')),
+          -- No open socket since then; the place is dropped after AWAY_GRACE_MS.
+          away_since INTEGER,
+          admitted_at INTEGER,
+          token TEXT,
+          token_expires_at INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS entries_line ON entries(state, seq);
+        CREATE INDEX IF NOT EXISTS entries_admitted ON entries(admitted_at);
+        CREATE TABLE IF NOT EXISTS draw (rank INTEGER PRIMARY KEY, participant_id TEXT NOT NULL);
+      `);
+    });
+    // Clients' keep-alives are answered without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
+  }
+
+  /**
+   * Takes the organizer's settings when they are newer than the ones held. The Worker passes the
+   * catalog's copy on every join, so the room works for events it was never told about.
+   */
+  async configure(settings: QueueSettings): Promise<void> {
+    const current = this.settings();
+    if (current && current.version > settings.version) return;
+    this.setMeta('settings', JSON.stringify(settings));
+    const now = Date.now();
+    if (!settings.enabled) {
+      this.broadcast({ type: 'off' }, true);
+    } else {
+      this.openLobbyIfDue(now);
+      this.drawIfDue(now);
+    }
+    this.armAlarm(now);
+  }
+
+  /** Joins (or rejoins, keeping the place) and says where the user stands. The HTTP fallback. */
+  async status(userId: string): Promise<QueueView> {
+    const now = Date.now();
+    const view = this.join(userId, now);
+    // Polling counts as being here: the place is kept for AWAY_GRACE_MS after the last poll.
+    if (view.state === 'waiting' || view.state === 'lobby') {
+      if (this.openSocketsOf(userId).length === 0) this.sql.exec(`UPDATE entries SET away_since = ? WHERE user_id = ?`, now, userId);
+    }
+    return view;
+  }
+
+  /** `GET /api/events/:eventId/queue` upgrades here; the Worker has authenticated the user. */
+  override async fetch(request: Request): Promise<Response> {
+    const userId = new URL(request.url).searchParams.get('userId');
+    if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket' || !userId) {
+      return new Response('expected a WebSocket upgrade from the Worker', { status: 400 });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [userId]);
+    const attachment: SocketAttachment = { userId, last: null };
+    server.serializeAttachment(attachment);
+    const now = Date.now();
+    const view = this.join(userId, now);
+    this.sql.exec(`UPDATE entries SET away_since = NULL WHERE user_id = ?`, userId);
+    this.send(server, this.messageOf(view), now);
+    if (view.state !== 'waiting' && view.state !== 'lobby') server.close(1000, view.state);
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    // The only thing a client may ask is where it stands.
+    if (message === 'status') {
+      const { userId } = ws.deserializeAttachment() as SocketAttachment;
+      ws.send(JSON.stringify(this.messageOf(this.viewOf(userId, Date.now()))));
+    }
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    // 1005/1006 name the absence of a code and may not be sent back.
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    this.socketGone(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    this.socketGone(ws);
+  }
+
+  /** TicketLock: an admitted shopper's booking was completed or cancelled, so they no longer count as active. */
+  async shopperFinished(userId: string): Promise<void> {
+    this.sql.exec(`UPDATE entries SET state = 'finished' WHERE user_id = ? AND state = 'admitted'`, userId);
+    this.armAlarm(Date.now());
+  }
+
+  /** TicketLock: the last seat was sold. Everyone waiting is told at once. */
+  async soldOut(): Promise<void> {
+    this.declareSoldOut();
+  }
+
+  /** What anyone needs to check the lobby's draw: see `Fairness`. */
+  async fairness(): Promise<Fairness | null> {
+    const settings = this.settings();
+    if (!settings) return null;
+    const now = Date.now();
+    this.openLobbyIfDue(now);
+    this.drawIfDue(now);
+    const drawn = this.meta('drawn') === '1';
+    return {
+      eventId: settings.eventId,
+      lobbyOpensAt: iso(lobbyOpensAt(settings)),
+      onSaleAt: iso(settings.onSaleAt),
+      seedHash: this.meta('seed_hash'),
+      seed: drawn ? this.meta('seed') : null,
+      draw: drawn ? this.sql.exec<{ participant_id: string }>(`SELECT participant_id FROM draw ORDER BY rank`).toArray().map((r) => r.participant_id) : null,
+    };
+  }
+
+  /**
+   * The tick: draws the lobby at `onSaleAt`, drops places abandoned for longer than the grace,
+   * admits the next people within the rate, `maxActive` and the unsold seats, and sends positions.
+   * Safe to run twice: the second run at the same moment has no admission credit left.
+   */
+  override async alarm(): Promise<void> {
+    this.sql.exec(`DELETE FROM meta WHERE key = 'alarm_at'`);
+    const settings = this.settings();
+    if (!settings?.enabled || this.meta('sold_out') === '1') return;
+    const inventory = await this.inventory(settings.eventId);
+    // No await from here on: what is decided below commits as one.
+    const now = Date.now();
+    if (inventory && inventory.total > 0 && inventory.sold >= inventory.total) {
+      this.declareSoldOut();
+      return;
+    }
+    this.openLobbyIfDue(now);
+    this.drawIfDue(now);
+    this.sql.exec(`UPDATE entries SET state = 'left' WHERE state = 'waiting' AND away_since IS NOT NULL AND away_since <= ?`, now - AWAY_GRACE_MS);
+    if (this.meta('drawn') === '1') this.admit(settings, inventory, now);
+    this.sendPositions(now);
+    this.armAlarm(now);
+  }
+
+  private admit(settings: QueueSettings, inventory: Inventory | null, now: number): void {
+    const lastTick = Number(this.meta('last_tick_at') ?? now);
+    const perMs = settings.admitPerMinute / 60_000;
+    // Credit accrues with time at the configured rate; at most ten seconds' worth is saved up.
+    const cap = Math.max(1, settings.admitPerMinute / 6);
+    let credit = Math.min(cap, Number(this.meta('admit_credit') ?? 0) + Math.max(0, now - lastTick) * perMs);
+    this.setMeta('last_tick_at', String(now));
+
+    const waiting = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting' AND seq IS NOT NULL`).one().n;
+    const active = this.activeShoppers(now);
+    const unsold = inventory ? inventory.total - inventory.sold : Number.MAX_SAFE_INTEGER;
+    const slots = Math.max(0, Math.min(Math.floor(credit), settings.maxActive - active, unsold - active, waiting));
+    if (waiting === 0) credit = Math.min(credit, 1);
+
+    const next = this.sql
+      .exec<{ user_id: string }>(`SELECT user_id FROM entries WHERE state = 'waiting' AND seq IS NOT NULL ORDER BY seq LIMIT ?`, slots)
+      .toArray();
+    const expiresAt = now + settings.tokenMinutes * 60_000;
+    for (const { user_id } of next) {
+      const token = issueAdmissionToken(this.env, { userId: user_id, eventId: settings.eventId, expiresAt });
+      this.sql.exec(
+        `UPDATE entries SET state = 'admitted', admitted_at = ?, token = ?, token_expires_at = ?, away_since = NULL WHERE user_id = ?`,
+        now, token, expiresAt, user_id,
+      );
+      for (const ws of this.openSocketsOf(user_id)) {
+        this.send(ws, { type: 'admitted', token, expiresAt: iso(expiresAt) }, now);
+        ws.close(1000, 'admitted');
+      }
+    }
+    this.setMeta('admit_credit', String(credit - next.length));
+  }
+
+  /** Where the user stands, joining them if they are not in line. One place per account. */
+  private join(userId: string, now: number): QueueView {
+    const settings = this.settings();
+    if (!settings?.enabled) return { state: 'off' };
+    if (this.meta('sold_out') === '1') return { state: 'sold_out' };
+    if (now < lobbyOpensAt(settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
+    this.openLobbyIfDue(now);
+    this.drawIfDue(now);
+    const entry = this.entry(userId);
+    const keeps = entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.token_expires_at! > now));
+    if (!keeps) {
+      // A first visit, or a return after the place was given up, used or let expire: the back of the line.
+      const seq = this.meta('drawn') === '1' ? this.nextSeq() : null;
+      this.sql.exec(
+        `INSERT OR REPLACE INTO entries (user_id, seq, joined_at, state, away_since) VALUES (?, ?, ?, 'waiting', ?)`,
+        userId, seq, now, now,
+      );
+      this.armAlarm(now);
+    }
+    return this.viewOf(userId, now);
+  }
+
+  private viewOf(userId: string, now: number): QueueView {
+    const settings = this.settings();
+    if (!settings?.enabled) return { state: 'off' };
+    if (this.meta('sold_out') === '1') return { state: 'sold_out' };
+    const entry = this.entry(userId);
+    if (entry?.state === 'admitted' && entry.token_expires_at! > now) {
+      return { state: 'admitted', token: entry.token!, expiresAt: iso(entry.token_expires_at!) };
+    }
+    if (entry?.state === 'waiting' && entry.seq === null) {
+      return { state: 'lobby', onSaleAt: iso(settings.onSaleAt), seedHash: this.meta('seed_hash') ?? '' };
+    }
+    if (entry?.state === 'waiting') {
+      const ahead = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting' AND seq < ?`, entry.seq).one().n;
+      return { state: 'waiting', position: ahead + 1, ahead, etaSeconds: etaSeconds(ahead + 1, this.admissionRate(settings, now)) };
+    }
+    return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
+  }
+
+  /** Admissions per second, measured over the last minute (the configured rate until there is a measure). */
+  private admissionRate(settings: QueueSettings, now: number): number {
+    const firstAdmission = this.sql.exec<{ at: number | null }>(`SELECT min(admitted_at) AS at FROM entries`).one().at;
+    if (firstAdmission === null || now - firstAdmission < 5000) return settings.admitPerMinute / 60;
+    const window = Math.min(RATE_WINDOW_MS, now - firstAdmission);
+    const admitted = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE admitted_at > ?`, now - window).one().n;
+    return (admitted * 1000) / window;
+  }
+
+  /** The seed is made, and its hash published, when the lobby opens. */
+  private openLobbyIfDue(now: number): void {
+    const settings = this.settings();
+    if (!settings || this.meta('seed') !== null || now < lobbyOpensAt(settings)) return;
+    const seed = hex(this.random(new Uint8Array(32)));
+    this.setMeta('seed', seed);
+    this.setMeta('seed_hash', sha256hex(seed));
+  }
+
+  /** At `onSaleAt`, everyone in the lobby is put in the order of their draw keys; later arrivals follow. */
+  private drawIfDue(now: number): void {
+    const settings = this.settings();
+    if (!settings || this.meta('drawn') === '1' || now < settings.onSaleAt) return;
+    this.openLobbyIfDue(now);
+    const seed = this.meta('seed')!;
+    const lobby = this.sql
+      .exec<{ user_id: string }>(`SELECT user_id FROM entries WHERE state = 'waiting' AND seq IS NULL`)
+      .toArray()
+      .map(({ user_id }) => {
+        const participantId = participantIdOf(settings.eventId, user_id);
+        return { userId: user_id, participantId, key: drawKeyOf(seed, participantId) };
+      })
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    lobby.forEach(({ userId, participantId }, i) => {
+      this.sql.exec(`UPDATE entries SET seq = ? WHERE user_id = ?`, i + 1, userId);
+      this.sql.exec(`INSERT OR REPLACE INTO draw (rank, participant_id) VALUES (?, ?)`, i + 1, participantId);
+    });
+    this.setMeta('next_seq', String(lobby.length + 1));
+    this.setMeta('drawn', '1');
+    this.setMeta('last_tick_at', String(now));
+  }
+
+  private declareSoldOut(): void {
+    this.setMeta('sold_out', '1');
+    this.sql.exec(`UPDATE entries SET state = 'left' WHERE state = 'waiting'`);
+    this.broadcast({ type: 'sold_out' }, true);
+    this.armAlarm(Date.now());
+  }
+
+  /** Sends each waiting socket its position when it changed (or its ETA went stale). */
+  private sendPositions(now: number): void {
+    const settings = this.settings()!;
+    const line = this.sql
+      .exec<{ user_id: string }>(`SELECT user_id FROM entries WHERE state = 'waiting' AND seq IS NOT NULL ORDER BY seq`)
+      .toArray();
+    const positions = new Map(line.map(({ user_id }, i) => [user_id, i + 1]));
+    const rate = this.admissionRate(settings, now);
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const { userId } = ws.deserializeAttachment() as SocketAttachment;
+      const position = positions.get(userId);
+      if (position === undefined) continue;
+      this.send(ws, { type: 'position', position, ahead: position - 1, etaSeconds: etaSeconds(position, rate) }, now);
+    }
+  }
+
+  /** Sends a message unless it would only repeat the last one (a position is repeated for its ETA every ETA_REFRESH_MS). */
+  private send(ws: WebSocket, message: Record<string, unknown>, now: number): void {
+    const attachment = ws.deserializeAttachment() as SocketAttachment;
+    const key = message.type === 'position' ? `position:${message.position}:${Math.floor(now / ETA_REFRESH_MS)}` : JSON.stringify(message);
+    if (attachment.last === key) return;
+    try {
+      ws.send(JSON.stringify(message));
+    } catch {
+      return; // closing; its close handler tidies up
+    }
+    ws.serializeAttachment({ ...attachment, last: key } satisfies SocketAttachment);
+  }
+
+  private broadcast(message: Record<string, unknown>, close: boolean): void {
+    const now = Date.now();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      this.send(ws, message, now);
+      if (close) ws.close(1000, String(message.type));
+    }
+  }
+
+  private messageOf(view: QueueView): Record<string, unknown> {
+    const { state, ...fields } = view;
+    return { type: state === 'waiting' ? 'position' : state, ...fields };
+  }
+
+  private socketGone(ws: WebSocket): void {
+    const { userId } = ws.deserializeAttachment() as SocketAttachment;
+    if (this.openSocketsOf(userId).some((other) => other !== ws)) return;
+    this.sql.exec(`UPDATE entries SET away_since = ? WHERE user_id = ? AND state = 'waiting'`, Date.now(), userId);
+  }
+
+  private openSocketsOf(userId: string): WebSocket[] {
+    return this.ctx.getWebSockets(userId).filter((ws) => ws.readyState === WebSocket.OPEN);
+  }
+
+  private activeShoppers(now: number): number {
+    return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'admitted' AND token_expires_at > ?`, now).one().n;
+  }
+
+  /** Seats the TicketLock has not sold yet; null when it cannot be asked (the tick then ignores inventory). */
+  private async inventory(eventId: string): Promise<Inventory | null> {
+    try {
+      const counts = await this.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
+      return { total: counts.total, sold: counts.sold };
+    } catch (error) {
+      console.warn(`waiting room ${eventId}: inventory unavailable`, error);
+      return null;
+    }
+  }
+
+  /** One alarm: the draw at `onSaleAt` while the lobby fills, then a tick a second while anyone waits. */
+  private armAlarm(now: number): void {
+    const settings = this.settings();
+    const waiting = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting'`).one().n;
+    if (!settings?.enabled || this.meta('sold_out') === '1' || waiting === 0) {
+      this.sql.exec(`DELETE FROM meta WHERE key = 'alarm_at'`);
+      void this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const at = this.meta('drawn') === '1' ? now + TICK_MS : settings.onSaleAt;
+    // Only ever brought forward: a stream of joins must not keep pushing the next tick back.
+    const scheduled = Number(this.meta('alarm_at') ?? Number.POSITIVE_INFINITY);
+    if (scheduled > at || scheduled < now) {
+      this.setMeta('alarm_at', String(at));
+      void this.ctx.storage.setAlarm(at);
+    }
+  }
+
+  private nextSeq(): number {
+    const seq = Number(this.meta('next_seq') ?? 1);
+    this.setMeta('next_seq', String(seq + 1));
+    return seq;
+  }
+
+  private entry(userId: string): EntryRow | undefined {
+    return this.sql.exec<EntryRow>(`SELECT * FROM entries WHERE user_id = ?`, userId).toArray()[0];
+  }
+
+  private settings(): QueueSettings | null {
+    const raw = this.meta('settings');
+    return raw ? (JSON.parse(raw) as QueueSettings) : null;
+  }
+
+  private meta(key: string): string | null {
+    return this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = ?`, key).toArray()[0]?.value ?? null;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)`, key, value);
+  }
+}
+
+function etaSeconds(position: number, perSecond: number): number | null {
+  return perSecond > 0 ? Math.ceil(position / perSecond) : null;
+}
+
+function lobbyOpensAt(settings: QueueSettings): number {
+  return settings.onSaleAt - settings.lobbyMinutes * 60_000;
+}

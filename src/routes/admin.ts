@@ -7,6 +7,7 @@ import { requireAdmin } from '../auth/session';
 import { withDb } from '../db/client';
 import { events, performers } from '../db/schema';
 import { toEventJson } from '../db/catalog';
+import { queueSettingsOf } from '../queue/settings';
 import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, updateEvent, venueSectionNames } from '../db/organizer';
 import { purge } from '../lib/edge-cache';
 import { eventDocumentKey } from './events';
@@ -52,6 +53,10 @@ const queueSettings = z.object({
   enabled: z.boolean(),
   admitPerMinute: z.number().int().min(1).max(100_000).optional(),
   maxActive: z.number().int().min(1).max(1_000_000).optional(),
+  /** Lifetime of an admission token. */
+  tokenMinutes: z.number().int().min(1).max(24 * 60).optional(),
+  /** How long before onSaleAt the lobby opens; who joins it before the sale is shuffled into a random order. */
+  lobbyMinutes: z.number().int().min(0).max(7 * 24 * 60).optional(),
 });
 
 const eventFields = {
@@ -77,17 +82,19 @@ const createEventBody = z.object(eventFields).refine((e) => !e.onSaleAt || e.onS
 });
 
 const patchEventBody = z
-  .object(eventFields)
+  .object({ ...eventFields, queue: queueSettings.partial().optional() })
   .partial()
   .strict()
   .refine((changes) => Object.keys(changes).length > 0, 'give at least one field to change');
 
-function queueColumns(queue: z.infer<typeof queueSettings> | undefined) {
+function queueColumns(queue: Partial<z.infer<typeof queueSettings>> | undefined) {
   if (!queue) return {};
   return {
-    queueEnabled: queue.enabled,
+    ...(queue.enabled !== undefined ? { queueEnabled: queue.enabled } : {}),
     ...(queue.admitPerMinute ? { queueAdmitPerMinute: queue.admitPerMinute } : {}),
     ...(queue.maxActive ? { queueMaxActive: queue.maxActive } : {}),
+    ...(queue.tokenMinutes ? { queueTokenMinutes: queue.tokenMinutes } : {}),
+    ...(queue.lobbyMinutes !== undefined ? { queueLobbyMinutes: queue.lobbyMinutes } : {}),
   };
 }
 
@@ -188,6 +195,10 @@ export const adminRoutes = new Hono<AppEnv>()
     // Other data centres see the edit when their copy expires (CATALOG_TTL_SECONDS).
     await purge(eventDocumentKey(eventId));
     if (body.prices || body.currency) await c.env.TICKET_LOCK.getByName(eventId).refreshTicketPrices(eventId);
+    // Settings change live: the room drops its copy for this newer one at once.
+    if (body.queue || body.onSaleAt || updated.queueEnabled) {
+      await c.env.WAITING_ROOM.getByName(eventId).configure(queueSettingsOf(toEventJson(updated), updated.updatedAt.getTime()));
+    }
     return c.json({ event: toEventJson(updated) });
   })
   .get('/events/:eventId/sales', async (c) => {

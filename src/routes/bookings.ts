@@ -11,6 +11,7 @@ import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
 import { parseBody, parseId } from '../validation';
+import { requireAdmission } from '../queue/admission';
 import { rotatingCode, rotationSecondsLeft, ticketCode } from '../tickets/codes';
 
 const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(200) });
@@ -115,7 +116,9 @@ export const bookingRoutes = new Hono<AppEnv>()
 
     const { holdTtlSeconds, maxTicketsPerUser } = settings(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
-    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser });
+    const viaQueue = document.event.queue.enabled;
+    if (viaQueue) await requireAdmission(c, user.id, eventId);
+    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, viaQueue });
     if (!held.ok) {
       switch (held.reason) {
         case 'unknown_tickets':

@@ -1,0 +1,121 @@
+// The whole system for a benchmark, run on the Workers runtime directly (Miniflare's API over
+// workerd, not `wrangler dev`, whose proxy adds its own delay): a fresh database (on
+// DATABASE_URL's server, else the machine's Postgres at 127.0.0.1:5432, else PGlite), the local
+// Neon proxy, and the Worker as `wrangler deploy` would bundle it. Everything is removed on close.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import pg from 'pg';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { startLocalNeonProxy } from '../../scripts/lib/local-neon-proxy';
+import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from '../../scripts/lib/local-database';
+import { applyMigrations } from '../../scripts/lib/migrate';
+import { ensureAdmin } from '../../scripts/lib/seed-catalog';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BENCH_ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-123' };
+
+export interface LocalRuntime {
+  /** http://127.0.0.1:<port> of the Worker */
+  base: string;
+  /** The Worker's SESSION_SECRET, so a benchmark can sign in many users without signing them up. */
+  sessionSecret: string;
+  close(): Promise<void>;
+}
+
+function reachable(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => { socket.destroy(); resolve(true); });
+    socket.once('timeout', () => { socket.destroy(); resolve(false); });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function onServer(adminUrl: string, statement: string): Promise<void> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(statement);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function startLocalRuntime(name: string, log: (line: string) => void = console.log): Promise<LocalRuntime> {
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const close = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup();
+  };
+  try {
+    const adminUrl = process.env.DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : null);
+    let database: LocalDatabase;
+    if (adminUrl) {
+      const databaseName = `box_office_${name}_bench_${Date.now()}_${process.pid}`;
+      await onServer(adminUrl, `create database "${databaseName}"`);
+      cleanups.push(() => onServer(adminUrl, `drop database if exists "${databaseName}" with (force)`));
+      database = usePostgresServer(Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString());
+    } else {
+      database = await startEmbeddedPostgres(undefined);
+      cleanups.push(() => database.close());
+    }
+    log(`database: ${database.describe}`);
+    await applyMigrations(database.nodeConnectionString);
+    const client = new pg.Client({ connectionString: database.nodeConnectionString });
+    await client.connect();
+    await ensureAdmin(drizzle(client), BENCH_ADMIN.email, BENCH_ADMIN.password);
+    await client.end();
+
+    const proxy = await startLocalNeonProxy({ upstream: database.upstream, serializeSessions: database.kind === 'pglite' });
+    cleanups.push(() => proxy.close());
+
+    log('bundling the Worker (wrangler deploy --dry-run) …');
+    const out = mkdtempSync(join(tmpdir(), `${name}-bench-`));
+    cleanups.push(() => rmSync(out, { recursive: true, force: true }));
+    execFileSync(join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', out], { cwd: ROOT, stdio: 'ignore' });
+
+    const sessionSecret = randomBytes(32).toString('hex');
+    const mf = new Miniflare({
+      modules: true,
+      scriptPath: join(out, 'worker.js'),
+      modulesRoot: out,
+      compatibilityDate: '2026-04-20',
+      compatibilityFlags: ['nodejs_compat'],
+      durableObjects: {
+        TICKET_LOCK: { className: 'TicketLock', useSQLite: true },
+        WAITING_ROOM: { className: 'WaitingRoom', useSQLite: true },
+      },
+      bindings: {
+        DATABASE_URL: database.workerDatabaseUrl,
+        LOCAL_NEON_PROXY: proxy.address,
+        SESSION_SECRET: sessionSecret,
+        TICKET_SIGNING_KEY: randomBytes(32).toString('hex'),
+        HOLD_TTL_SECONDS: '600',
+        MAX_TICKETS_PER_USER: '10',
+        PAYMENT_PROVIDER: 'test',
+      },
+      host: '127.0.0.1',
+      port: 0,
+    });
+    cleanups.push(() => mf.dispose());
+    const url = await mf.ready;
+    return { base: url.origin, sessionSecret, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+export async function call<T>(base: string, path: string, init: { method?: string; token?: string; json?: unknown } = {}): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = {};
+  if (init.json !== undefined) headers['Content-Type'] = 'application/json';
+  if (init.token) headers.Authorization = `Bearer ${init.token}`;
+  const response = await fetch(`${base}${path}`, { method: init.method ?? 'GET', headers, body: init.json === undefined ? undefined : JSON.stringify(init.json) });
+  const text = await response.text();
+  return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+}

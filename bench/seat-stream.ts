@@ -1,0 +1,137 @@
+// How long a seat change takes to reach the people watching the seat map: the time from a hold
+// request being answered to its `seats` frame arriving on the seat stream, measured with the
+// clock of this Node process (inside workerd, time only moves on I/O, so a test cannot see it),
+// beside the hold's own round trip measured in the same run.
+//
+// Runs the Worker on the Workers runtime directly (bench/lib/local-runtime.ts: Miniflare, a fresh
+// database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
+//
+// Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1]
+import { BENCH_ADMIN, call, startLocalRuntime } from './lib/local-runtime';
+
+function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index > 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+const HOLDS = option('holds', 20);
+const WATCHERS = option('watchers', 1);
+
+/** Resolves each `seats` frame's arrival time, in order. */
+class Watcher {
+  private buffer = '';
+  private readonly arrivals: Array<{ at: number; data: { changes: Array<{ id: string; status: string }> } }> = [];
+  private waiting: (() => void) | null = null;
+
+  constructor(body: ReadableStream<Uint8Array>) {
+    // Ends with an AbortError when the bench closes the stream.
+    this.pump(body).catch(() => {});
+  }
+
+  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of body) {
+      const at = performance.now();
+      this.buffer += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = this.buffer.indexOf('\n\n')) >= 0) {
+        const block = this.buffer.slice(0, end);
+        this.buffer = this.buffer.slice(end + 2);
+        if (!/^event: seats$/m.test(block)) continue;
+        const data = /^data: (.*)$/m.exec(block)![1]!;
+        this.arrivals.push({ at, data: JSON.parse(data) });
+        this.waiting?.();
+      }
+    }
+  }
+
+  async nextSeats(timeoutMs = 5000): Promise<{ at: number; data: { changes: Array<{ id: string; status: string }> } }> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.arrivals.length) {
+      if (Date.now() > deadline) throw new Error('no seats frame within 5 s');
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+    return this.arrivals.shift()!;
+  }
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+
+async function measure(base: string): Promise<void> {
+  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: BENCH_ADMIN })).body.token;
+  const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
+  const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', {
+    method: 'POST',
+    token: admin,
+    json: { name: 'Bench Hall', city: 'Springfield', sections: [{ name: 'Floor', rows: 2, seatsPerRow: 10 }] },
+  });
+  const event = await call<{ event: { id: string } }>(base, '/api/admin/events', {
+    method: 'POST',
+    token: admin,
+    json: { name: 'Bench Night', performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 30 * 86400_000).toISOString(), status: 'published', prices: { Floor: 5000 } },
+  });
+  if (event.status !== 201) throw new Error(`event creation failed: ${event.status} ${JSON.stringify(event.body)}`);
+  const eventId = event.body.event.id;
+  const buyer = (await call<{ token: string }>(base, '/api/auth/signup', { method: 'POST', json: { email: `bench-${Date.now()}@example.com`, password: 'correct-horse-battery', name: 'Bench Buyer' } })).body.token;
+  const view = await call<{ tickets: Array<{ id: string }> }>(base, `/api/events/${eventId}`);
+  const seat = view.body.tickets[0]!.id;
+
+  const controllers: AbortController[] = [];
+  const watchers = await Promise.all(
+    Array.from({ length: WATCHERS }, async () => {
+      const controller = new AbortController();
+      controllers.push(controller);
+      const response = await fetch(`${base}/api/events/${eventId}/seats/stream`, { signal: controller.signal });
+      if (response.status !== 200 || !response.body) throw new Error(`stream: ${response.status}`);
+      return new Watcher(response.body);
+    }),
+  );
+
+  const afterAnswer: number[] = [];
+  const afterRequest: number[] = [];
+  const roundTrips: number[] = [];
+  for (let i = -3; i < HOLDS; i += 1) {
+    const sent = performance.now();
+    const held = await call<{ bookingId: string }>(base, `/api/bookings/${eventId}`, { method: 'POST', token: buyer, json: { ticketIds: [seat] } });
+    const answered = performance.now();
+    if (held.status !== 201) throw new Error(`hold failed: ${held.status} ${JSON.stringify(held.body)}`);
+    for (const watcher of watchers) {
+      const frame = await watcher.nextSeats();
+      if (frame.data.changes[0]?.status !== 'reserved') throw new Error(`unexpected frame ${JSON.stringify(frame.data)}`);
+      if (i >= 0) {
+        afterAnswer.push(frame.at - answered);
+        afterRequest.push(frame.at - sent);
+        roundTrips.push(answered - sent);
+      }
+    }
+    await call(base, `/api/bookings/${held.body.bookingId}`, { method: 'DELETE', token: buyer });
+    for (const watcher of watchers) await watcher.nextSeats();
+  }
+  for (const controller of controllers) controller.abort();
+
+  for (const [label, values] of [['hold answered → frame', afterAnswer], ['hold sent → frame', afterRequest], ['hold round trip', roundTrips]] as const) {
+    const sorted = [...values].sort((a, b) => a - b);
+    console.log(
+      `${label.padEnd(22)} ${HOLDS} holds × ${WATCHERS} watcher(s): median ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, min ${sorted[0]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+    );
+  }
+  const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
+  console.log(`a watcher sees a hold ${(median(afterRequest) / median(roundTrips)).toFixed(1)}× the hold's own round trip after it was sent (the batch window is 100 ms)`);
+}
+
+const runtime = await startLocalRuntime('seat_stream');
+let failed = false;
+try {
+  await measure(runtime.base);
+} catch (error) {
+  failed = true;
+  console.error(error);
+  console.error('The seat-stream benchmark failed; see the message above.');
+} finally {
+  await runtime.close();
+}
+process.exit(failed ? 1 : 0);

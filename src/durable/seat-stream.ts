@@ -1,0 +1,198 @@
+// The live seat stream (API.md, "Live seats and the waiting room"): server-sent events fanned out
+// by the event's TicketLock. The TicketLock owns the data (its `changes` log, the version and the
+// epoch of its storage); this hub owns the open streams, their framing, batching and keep-alive.
+// Everything here runs synchronously inside the TicketLock, so a subscription and the version it
+// starts from are always read in the same turn.
+
+export type SeatState = 'available' | 'reserved' | 'booked';
+
+export interface SeatChange {
+  id: string;
+  status: SeatState;
+}
+
+export interface LoggedChange extends SeatChange {
+  version: number;
+}
+
+/** What the hub needs from the TicketLock; every call is a synchronous read of its storage. */
+export interface SeatLog {
+  /** Random, created with the object's storage: versions of another epoch mean nothing here. */
+  epoch(): string;
+  /** The version of the latest change (or of the load from Postgres, if nothing changed since). */
+  version(): number;
+  /** Every change after `version`, oldest first; null when they are not all kept any more. */
+  changesAfter(version: number): LoggedChange[] | null;
+  /** Every ticket of the event with its status now. */
+  snapshot(): SeatChange[];
+}
+
+/** A burst of changes (many seats, many concurrent holds) goes out as one frame per watcher. */
+export const SEAT_BATCH_MS = 100;
+/** API.md promises a line at least every 25 s. */
+export const HEARTBEAT_MS = 20_000;
+/** A watcher that has not taken this many bytes (beyond its first frame) is closed; it reconnects with Last-Event-ID. */
+export const MAX_BACKLOG_BYTES = 1024 * 1024;
+/** Longest Last-Event-ID taken at all; anything longer is treated as absent. */
+export const MAX_LAST_EVENT_ID_LENGTH = 100;
+
+const EVENT_ID = /^([0-9a-f]{12})-(\d{1,15})$/;
+
+export function newEpoch(): string {
+  return crypto.randomUUID().replace(/-/g, '').slice(0, 12);
+}
+
+export function formatEventId(epoch: string, version: number): string {
+  return `${epoch}-${version}`;
+}
+
+/** `<epoch>-<version>`, or null for anything else (which earns a fresh snapshot). */
+export function parseEventId(raw: string | null | undefined): { epoch: string; version: number } | null {
+  if (!raw || raw.length > MAX_LAST_EVENT_ID_LENGTH) return null;
+  const match = EVENT_ID.exec(raw.trim());
+  if (!match) return null;
+  const version = Number(match[2]);
+  return Number.isSafeInteger(version) ? { epoch: match[1]!, version } : null;
+}
+
+/** The latest status of each ticket that changed, in the order of their latest changes. */
+export function coalesce(changes: Iterable<LoggedChange>): SeatChange[] {
+  const latest = new Map<string, SeatState>();
+  for (const change of changes) {
+    latest.delete(change.id);
+    latest.set(change.id, change.status);
+  }
+  return [...latest].map(([id, status]) => ({ id, status }));
+}
+
+const encoder = new TextEncoder();
+
+function frame(event: 'snapshot' | 'seats', id: string, data: unknown): Uint8Array {
+  return encoder.encode(`id: ${id}\nevent: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
+
+interface Watcher {
+  writer: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>;
+  epoch: string;
+  /** The version this watcher has been sent everything up to. */
+  seen: number;
+  /** Bytes written that the client has not taken yet. */
+  backlog: number;
+  backlogLimit: number;
+}
+
+export class SeatStreamHub {
+  private readonly watchers = new Set<Watcher>();
+  private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private heartbeat: ReturnType<typeof setInterval> | null = null;
+
+  constructor(
+    private readonly log: SeatLog,
+    private readonly timing: { batchMs: number; heartbeatMs: number; maxBacklogBytes: number } = {
+      batchMs: SEAT_BATCH_MS,
+      heartbeatMs: HEARTBEAT_MS,
+      maxBacklogBytes: MAX_BACKLOG_BYTES,
+    },
+  ) {}
+
+  get size(): number {
+    return this.watchers.size;
+  }
+
+  /**
+   * A new stream: a snapshot, or what a reconnecting client missed since its Last-Event-ID (nothing
+   * at all when it missed nothing), then every later change.
+   */
+  open(lastEventId: string | null): ReadableStream<Uint8Array> {
+    const epoch = this.log.epoch();
+    const version = this.log.version();
+    const resume = parseEventId(lastEventId);
+    const missed = resume && resume.epoch === epoch ? this.log.changesAfter(resume.version) : null;
+    const id = formatEventId(epoch, version);
+    let first: Uint8Array | null = null;
+    if (missed === null) first = frame('snapshot', id, { version, tickets: this.log.snapshot() });
+    else if (missed.length) first = frame('seats', id, { version, changes: coalesce(missed) });
+
+    // Workers RPC carries byte streams only: an IdentityTransformStream is one.
+    const { readable, writable } = new IdentityTransformStream();
+    const watcher: Watcher = {
+      writer: writable.getWriter(),
+      epoch,
+      seen: version,
+      backlog: 0,
+      backlogLimit: this.timing.maxBacklogBytes + (first?.byteLength ?? 0),
+    };
+    this.watchers.add(watcher);
+    // The client went away (the Worker cancelled the body): forget it at once.
+    watcher.writer.closed.catch(() => this.drop(watcher));
+    if (first) this.send(watcher, first);
+    this.heartbeat ??= setInterval(() => this.beat(), this.timing.heartbeatMs);
+    return readable;
+  }
+
+  /** A seat changed: one flush a batch period from now carries it and whatever follows. */
+  changed(): void {
+    if (this.watchers.size && !this.flushTimer) this.flushTimer = setTimeout(() => this.flush(), this.timing.batchMs);
+  }
+
+  private flush(): void {
+    this.flushTimer = null;
+    if (!this.watchers.size) return;
+    const epoch = this.log.epoch();
+    const version = this.log.version();
+    const id = formatEventId(epoch, version);
+    const bySeen = new Map<number, Watcher[]>();
+    for (const watcher of this.watchers) {
+      if (watcher.epoch !== epoch || watcher.seen > version) this.drop(watcher); // storage was lost and reloaded
+      else if (watcher.backlog > watcher.backlogLimit) this.drop(watcher); // not reading: let it resume later
+      else if (watcher.seen < version) {
+        const group = bySeen.get(watcher.seen);
+        if (group) group.push(watcher);
+        else bySeen.set(watcher.seen, [watcher]);
+      }
+    }
+    if (!bySeen.size) return;
+    // Usually one group (everyone was sent the previous flush); one read serves them all.
+    const all = this.log.changesAfter(Math.min(...bySeen.keys()));
+    for (const [seen, watchers] of bySeen) {
+      const changes = all ? all.filter((change) => change.version > seen) : this.log.changesAfter(seen);
+      if (!changes) {
+        // What it needs was trimmed away: closing makes it come back for a snapshot.
+        for (const watcher of watchers) this.drop(watcher);
+        continue;
+      }
+      const bytes = frame('seats', id, { version, changes: coalesce(changes) });
+      for (const watcher of watchers) {
+        watcher.seen = version;
+        this.send(watcher, bytes);
+      }
+    }
+  }
+
+  private beat(): void {
+    for (const watcher of this.watchers) this.send(watcher, KEEP_ALIVE);
+  }
+
+  private send(watcher: Watcher, bytes: Uint8Array): void {
+    watcher.backlog += bytes.byteLength;
+    watcher.writer.write(bytes).then(
+      () => {
+        watcher.backlog -= bytes.byteLength;
+      },
+      () => this.drop(watcher),
+    );
+  }
+
+  private drop(watcher: Watcher): void {
+    if (!this.watchers.delete(watcher)) return;
+    watcher.writer.abort('seat stream closed').catch(() => {});
+    if (!this.watchers.size) {
+      if (this.heartbeat) clearInterval(this.heartbeat);
+      if (this.flushTimer) clearTimeout(this.flushTimer);
+      this.heartbeat = null;
+      this.flushTimer = null;
+    }
+  }
+}

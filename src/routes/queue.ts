@@ -1,0 +1,83 @@
+import { Hono, type Context } from 'hono';
+import { setCookie } from 'hono/cookie';
+import type { AppEnv } from '../env';
+import { ApiError, notFound, unauthenticated } from '../errors';
+import { isAdmin, readSessionToken, requireUser } from '../auth/session';
+import { withDb } from '../db/client';
+import { loadEventDocument, type EventDocument } from '../db/catalog';
+import { cachedJson } from '../lib/edge-cache';
+import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
+import { parseId } from '../validation';
+import { queueSettingsOf } from '../queue/settings';
+import { admissionCookieName } from '../queue/admission';
+import type { QueueView } from '../durable/WaitingRoom';
+
+/** The event the waiting room belongs to; drafts exist for organizers only. */
+async function queuedEvent(c: Context<AppEnv>): Promise<{ eventId: string; document: EventDocument }> {
+  const eventId = parseId(c.req.param('eventId'), 'event');
+  const document = await cachedJson(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventDocument(db, eventId)));
+  if (!document || (document.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
+  return { eventId, document };
+}
+
+/** The room, told the catalog's settings first (it keeps whichever copy is newer). */
+async function waitingRoomOf(c: Context<AppEnv>, eventId: string, document: EventDocument) {
+  const room = c.env.WAITING_ROOM.getByName(eventId);
+  await room.configure(queueSettingsOf(document.event, document.version));
+  return room;
+}
+
+/** API.md's status shape: every field present, null where it does not apply. */
+function statusJson(view: QueueView) {
+  const blank = { position: null, ahead: null, etaSeconds: null, token: null, expiresAt: null };
+  switch (view.state) {
+    case 'lobby':
+      return { ...blank, state: 'waiting' as const, lobby: true, onSaleAt: view.onSaleAt, seedHash: view.seedHash };
+    case 'waiting':
+      return { ...blank, state: view.state, position: view.position, ahead: view.ahead, etaSeconds: view.etaSeconds };
+    case 'admitted':
+      return { ...blank, state: view.state, token: view.token, expiresAt: view.expiresAt };
+    case 'closed':
+      return { ...blank, state: view.state, opensAt: view.opensAt };
+    default:
+      return { ...blank, state: view.state };
+  }
+}
+
+export const queueRoutes = new Hono<AppEnv>()
+  .get('/', async (c) => {
+    // Browsers cannot set headers on a WebSocket, so the session also comes as ?token=.
+    const queryToken = c.req.query('token');
+    const user = c.get('user') ?? (queryToken ? await readSessionToken(c.env, queryToken) : null);
+    if (!user) throw unauthenticated();
+    if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
+      throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or poll …/queue/status).', undefined, { Upgrade: 'websocket' });
+    }
+    const { eventId, document } = await queuedEvent(c);
+    const room = await waitingRoomOf(c, eventId, document);
+    const url = new URL('https://waiting-room.internal/connect');
+    url.searchParams.set('userId', user.id);
+    return room.fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
+  })
+  .get('/status', async (c) => {
+    const user = requireUser(c);
+    const { eventId, document } = await queuedEvent(c);
+    const view = await (await waitingRoomOf(c, eventId, document)).status(user.id);
+    c.header('Cache-Control', 'no-store');
+    if (view.state === 'admitted') {
+      // What the queue page would set: bookings accept it in place of X-Queue-Token.
+      const maxAge = Math.max(1, Math.floor((Date.parse(view.expiresAt) - Date.now()) / 1000));
+      setCookie(c, admissionCookieName(eventId), view.token, { httpOnly: true, secure: true, sameSite: 'Lax', path: '/api/bookings', maxAge });
+    }
+    return c.json(statusJson(view));
+  })
+  .get('/fairness', async (c) => {
+    const { eventId, document } = await queuedEvent(c);
+    const fairness = await (await waitingRoomOf(c, eventId, document)).fairness();
+    c.header('Cache-Control', 'no-store');
+    return c.json({
+      ...fairness,
+      recipe:
+        'participantId = first 24 hex digits of sha256("<eventId>:<userId>"); the draw orders the participants by sha256("<seed>:<participantId>") as hex, ascending; seedHash = sha256(seed), all hex of UTF-8 text.',
+    });
+  });
