@@ -4,10 +4,9 @@ import { settings, type AppEnv, type Bindings } from '../env';
 import { ApiError, forbidden, notFound } from '../errors';
 import { isAdmin, requireUser } from '../auth/session';
 import { withDb } from '../db/client';
-import { loadEventDocument, type EventDocument } from '../db/catalog';
+import type { EventDocument } from '../db/catalog';
 import { bookingsOfUser } from '../db/bookings';
-import { cachedJson } from '../lib/edge-cache';
-import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
+import { eventDocument } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
 import { parseBody, parseId } from '../validation';
@@ -26,10 +25,6 @@ const holdBody = z.object({
 });
 
 const payBody = z.object({ paymentDetails });
-
-async function eventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument | null> {
-  return cachedJson(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventDocument(db, eventId)));
-}
 
 /** A booking as API.md shows it; seat names come from the cached seat layout. */
 async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {

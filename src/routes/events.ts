@@ -58,6 +58,18 @@ const searchQuery = z
     path: ['start'],
   });
 
+/** The event's catalog document, from the edge cache or else Postgres. */
+export function eventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument | null> {
+  return cachedJson<EventDocument>(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventDocument(db, eventId)));
+}
+
+/** The event as its public pages show it: unknown events, and drafts to anyone but organizers, are not found. */
+export async function visibleEventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument> {
+  const document = await eventDocument(c, eventId);
+  if (!document || (document.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
+  return document;
+}
+
 async function seatStatus(c: Context<AppEnv>, eventId: string): Promise<SeatStatusSnapshot> {
   const snapshot = await cachedJson(c.executionCtx, seatStatusKey(eventId), SEAT_STATUS_TTL_SECONDS, () =>
     c.env.TICKET_LOCK.getByName(eventId).seatStatus(eventId),
@@ -87,10 +99,7 @@ export const eventRoutes = new Hono<AppEnv>()
   })
   .get('/:eventId', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
-    const document = await cachedJson<EventDocument>(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () =>
-      withDb(c.env, (db) => loadEventDocument(db, eventId)),
-    );
-    if (!document || (document.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
+    const document = await visibleEventDocument(c, eventId);
 
     const seats = await seatStatus(c, eventId);
     const etag = `W/"${document.version.toString(36)}-${seats.version.toString(36)}"`;

@@ -1,12 +1,10 @@
 import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import type { AppEnv } from '../env';
-import { ApiError, notFound, unauthenticated } from '../errors';
-import { isAdmin, readSessionToken, requireUser } from '../auth/session';
-import { withDb } from '../db/client';
-import { loadEventDocument, type EventDocument } from '../db/catalog';
-import { cachedJson } from '../lib/edge-cache';
-import { CATALOG_TTL_SECONDS, eventDocumentKey } from './events';
+import { ApiError, unauthenticated } from '../errors';
+import { readSessionToken, requireUser } from '../auth/session';
+import type { EventDocument } from '../db/catalog';
+import { visibleEventDocument } from './events';
 import { parseId } from '../validation';
 import { queueSettingsOf } from '../queue/settings';
 import { admissionCookieName } from '../queue/admission';
@@ -15,9 +13,7 @@ import type { QueueView } from '../durable/WaitingRoom';
 /** The event the waiting room belongs to; drafts exist for organizers only. */
 async function queuedEvent(c: Context<AppEnv>): Promise<{ eventId: string; document: EventDocument }> {
   const eventId = parseId(c.req.param('eventId'), 'event');
-  const document = await cachedJson(c.executionCtx, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventDocument(db, eventId)));
-  if (!document || (document.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
-  return { eventId, document };
+  return { eventId, document: await visibleEventDocument(c, eventId) };
 }
 
 /** The room, told the catalog's settings first (it keeps whichever copy is newer). */
