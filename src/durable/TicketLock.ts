@@ -40,7 +40,9 @@ export type HoldOutcome =
   | { ok: true; booking: BookingState }
   | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[] }
   | { ok: false; reason: 'unknown_tickets'; ticketIds: string[] }
-  | { ok: false; reason: 'ticket_limit'; limit: number; owned: number };
+  | { ok: false; reason: 'ticket_limit'; limit: number; owned: number }
+  /** The waiting room's admission was already used up by a completed or cancelled booking. */
+  | { ok: false; reason: 'admission_used' };
 
 export type PaymentStart =
   | { ok: true; booking: BookingState }
@@ -158,8 +160,16 @@ export class TicketLock extends DurableObject<Bindings> {
         );
         CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
         CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
-        -- Bookings made with an admission from the waiting room, which learns when they end.
-        CREATE TABLE IF NOT EXISTS queue_shoppers (booking_id TEXT PRIMARY KEY, user_id TEXT NOT NULL);
+        -- Admissions from the waiting room that bookings were made with. An admission ends when its
+        -- bookings are all paid or cancelled: the room stops counting the shopper, and the token
+        -- books nothing more.
+        CREATE TABLE IF NOT EXISTS admissions (
+          admission_id TEXT PRIMARY KEY,
+          user_id TEXT NOT NULL,
+          ended INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS admission_bookings (booking_id TEXT PRIMARY KEY, admission_id TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS admission_bookings_admission ON admission_bookings(admission_id);
         -- The expiry a hold had before its payment began, given back when the payment fails.
         CREATE TABLE IF NOT EXISTS payment_attempts (
           booking_id TEXT PRIMARY KEY,
@@ -205,12 +215,23 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   /** All or nothing: every ticket is held for this user until the returned expiry, or none is. */
-  async holdSeats(input: { eventId: string; userId: string; ticketIds: string[]; ttlSeconds: number; maxTicketsPerUser: number; viaQueue?: boolean }): Promise<HoldOutcome> {
+  async holdSeats(input: {
+    eventId: string;
+    userId: string;
+    ticketIds: string[];
+    ttlSeconds: number;
+    maxTicketsPerUser: number;
+    /** The waiting room's admission the request carried, when the event's queue is on. */
+    admissionId?: string;
+  }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
     const now = Date.now();
     const known = this.ticketRows(input.ticketIds);
     const unknown = input.ticketIds.filter((id) => !known.has(id));
     if (unknown.length) return { ok: false, reason: 'unknown_tickets', ticketIds: unknown };
+    if (input.admissionId && this.sql.exec(`SELECT 1 FROM admissions WHERE admission_id = ? AND ended = 1`, input.admissionId).toArray().length) {
+      return { ok: false, reason: 'admission_used' };
+    }
 
     const taken = input.ticketIds.filter((id) => {
       if (known.get(id)!.sold_to_booking) return true;
@@ -231,7 +252,10 @@ export class TicketLock extends DurableObject<Bindings> {
       `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
       bookingId, input.userId, expiresAt, totalCents, currency, now,
     );
-    if (input.viaQueue) this.sql.exec(`INSERT INTO queue_shoppers (booking_id, user_id) VALUES (?, ?)`, bookingId, input.userId);
+    if (input.admissionId) {
+      this.sql.exec(`INSERT OR IGNORE INTO admissions (admission_id, user_id) VALUES (?, ?)`, input.admissionId, input.userId);
+      this.sql.exec(`INSERT INTO admission_bookings (booking_id, admission_id) VALUES (?, ?)`, bookingId, input.admissionId);
+    }
     for (const ticketId of input.ticketIds) {
       this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id) VALUES (?, ?)`, bookingId, ticketId);
       // An expired hold on this seat is simply replaced.
@@ -410,7 +434,7 @@ export class TicketLock extends DurableObject<Bindings> {
    * `lastEventId` missed, then every change, batched. The subscription starts at the version the
    * first frame shows, with no await between them.
    */
-  async openSeatStream(eventId: string, lastEventId: string | null): Promise<ReadableStream<Uint8Array>> {
+  async openSeatStream(eventId: string, lastEventId: string | null): Promise<ReadableStream<Uint8Array> | null> {
     await this.ensureLoaded(eventId);
     return this.seatStream.open(lastEventId);
   }
@@ -476,17 +500,34 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   /**
-   * The event's WaitingRoom counts a shopper it admitted as active until their booking ends, and
-   * tells everyone still waiting when the last seat is sold. Best effort: its own tick also
-   * learns the inventory, and admissions expire by themselves.
+   * A booking was paid or cancelled. The admission it was made with ends once none of its
+   * bookings is still open, and the event's WaitingRoom stops counting that shopper as active; the
+   * room also tells everyone waiting when the last seat is sold. Telling it is best effort: its own
+   * tick reads the inventory, and admissions expire by themselves.
    */
   private async tellWaitingRoom(eventId: string, bookingId: string): Promise<void> {
-    const shopper = this.sql.exec<{ user_id: string }>(`SELECT user_id FROM queue_shoppers WHERE booking_id = ?`, bookingId).toArray()[0];
+    const admission = this.sql
+      .exec<{ admission_id: string; user_id: string }>(
+        `SELECT a.admission_id, a.user_id FROM admission_bookings ab JOIN admissions a USING (admission_id) WHERE ab.booking_id = ? AND a.ended = 0`,
+        bookingId,
+      )
+      .toArray()[0];
+    const stillOpen =
+      admission &&
+      this.sql
+        .exec(
+          `SELECT 1 FROM admission_bookings ab JOIN bookings b USING (booking_id) WHERE ab.admission_id = ? AND (b.status = 'paying' OR (b.status = 'pending' AND b.expires_at > ?))`,
+          admission.admission_id,
+          Date.now(),
+        )
+        .toArray().length > 0;
+    const ended = admission && !stillOpen ? admission : null;
+    if (ended) this.sql.exec(`UPDATE admissions SET ended = 1 WHERE admission_id = ?`, ended.admission_id);
     const unsold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_booking IS NULL`).one().n;
-    if (!shopper && unsold > 0) return;
+    if (!ended && unsold > 0) return;
     try {
       const room = this.env.WAITING_ROOM.getByName(eventId);
-      if (shopper) await room.shopperFinished(shopper.user_id);
+      if (ended) await room.shopperFinished(ended.user_id, ended.admission_id);
       if (unsold === 0) await room.soldOut();
     } catch (error) {
       console.warn(`waiting room of ${eventId} not told about booking ${bookingId}`, error);

@@ -48,6 +48,8 @@ interface SocketAttachment {
   userId: string;
   /** The last message sent, so an unchanged position is not sent again. */
   last: string | null;
+  /** When this socket last asked for its status (asking is limited to once a second). */
+  askedAt?: number;
 }
 
 /** Admission ticks while anyone waits: positions go out at most this often. */
@@ -58,6 +60,8 @@ const AWAY_GRACE_MS = 2 * 60 * 1000;
 const RATE_WINDOW_MS = 60 * 1000;
 /** Even with a positive position, an ETA is sent again at least this often. */
 const ETA_REFRESH_MS = 10 * 1000;
+/** Sockets one account may keep open here (tabs, devices); opening another closes the oldest. */
+const MAX_SOCKETS_PER_USER = 3;
 
 const sha256hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
@@ -96,6 +100,7 @@ export class WaitingRoom extends DurableObject<Bindings> {
           -- No open socket since then; the place is dropped after AWAY_GRACE_MS.
           away_since INTEGER,
           admitted_at INTEGER,
+          admission_id TEXT,
           token TEXT,
           token_expires_at INTEGER
         );
@@ -144,6 +149,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
       return new Response('expected a WebSocket upgrade from the Worker', { status: 400 });
     }
     const { 0: client, 1: server } = new WebSocketPair();
+    const older = this.openSocketsOf(userId);
+    for (const ws of older.slice(0, Math.max(0, older.length - MAX_SOCKETS_PER_USER + 1))) ws.close(4001, 'replaced by a newer connection of this account');
     this.ctx.acceptWebSocket(server, [userId]);
     const attachment: SocketAttachment = { userId, last: null };
     server.serializeAttachment(attachment);
@@ -157,10 +164,12 @@ export class WaitingRoom extends DurableObject<Bindings> {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     // The only thing a client may ask is where it stands.
-    if (message === 'status') {
-      const { userId } = ws.deserializeAttachment() as SocketAttachment;
-      ws.send(JSON.stringify(this.messageOf(this.viewOf(userId, Date.now()))));
-    }
+    if (message !== 'status') return;
+    const attachment = ws.deserializeAttachment() as SocketAttachment;
+    const now = Date.now();
+    if (attachment.askedAt !== undefined && now - attachment.askedAt < TICK_MS) return;
+    ws.serializeAttachment({ ...attachment, askedAt: now } satisfies SocketAttachment);
+    ws.send(JSON.stringify(this.messageOf(this.viewOf(attachment.userId, now))));
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
@@ -174,14 +183,17 @@ export class WaitingRoom extends DurableObject<Bindings> {
   }
 
   /** TicketLock: an admitted shopper's booking was completed or cancelled, so they no longer count as active. */
-  async shopperFinished(userId: string): Promise<void> {
-    this.sql.exec(`UPDATE entries SET state = 'finished' WHERE user_id = ? AND state = 'admitted'`, userId);
+  async shopperFinished(userId: string, admissionId: string): Promise<void> {
+    this.sql.exec(`UPDATE entries SET state = 'finished' WHERE user_id = ? AND state = 'admitted' AND admission_id = ?`, userId, admissionId);
     this.armAlarm(Date.now());
   }
 
   /** TicketLock: the last seat was sold. Everyone waiting is told at once. */
   async soldOut(): Promise<void> {
-    this.declareSoldOut();
+    this.declareSoldOut(false);
+    // The sockets are told just after this returns: the sale of the last seat need not wait while
+    // thousands of messages go out. (Anyone who reconnects or polls is told by join and status.)
+    setTimeout(() => this.broadcast({ type: 'sold_out' }, true), 0);
   }
 
   /** What anyone needs to check the lobby's draw: see `Fairness`. */
@@ -209,19 +221,23 @@ export class WaitingRoom extends DurableObject<Bindings> {
    */
   override async alarm(): Promise<void> {
     this.sql.exec(`DELETE FROM meta WHERE key = 'alarm_at'`);
+    const eventId = this.settings()?.eventId;
+    if (!eventId) return;
+    const inventory = await this.inventory(eventId);
+    // No await from here on: what is decided below, on settings read after the wait, commits as one.
     const settings = this.settings();
     if (!settings?.enabled || this.meta('sold_out') === '1') return;
-    const inventory = await this.inventory(settings.eventId);
-    // No await from here on: what is decided below commits as one.
     const now = Date.now();
     if (inventory && inventory.total > 0 && inventory.sold >= inventory.total) {
-      this.declareSoldOut();
+      this.declareSoldOut(true);
       return;
     }
     this.openLobbyIfDue(now);
     this.drawIfDue(now);
+    this.noticeLostSockets(now);
     this.sql.exec(`UPDATE entries SET state = 'left' WHERE state = 'waiting' AND away_since IS NOT NULL AND away_since <= ?`, now - AWAY_GRACE_MS);
-    if (this.meta('drawn') === '1') this.admit(settings, inventory, now);
+    // (An organizer may move onSaleAt later after the draw: nobody is let in before the sale.)
+    if (this.meta('drawn') === '1' && now >= settings.onSaleAt) this.admit(settings, inventory, now);
     this.sendPositions(now);
     this.armAlarm(now);
   }
@@ -236,7 +252,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
 
     const waiting = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting' AND seq IS NOT NULL`).one().n;
     const active = this.activeShoppers(now);
-    const unsold = inventory ? inventory.total - inventory.sold : Number.MAX_SAFE_INTEGER;
+    // Not knowing the inventory yet (its TicketLock could not load), nobody could book anyway.
+    const unsold = inventory ? inventory.total - inventory.sold : 0;
     const slots = Math.max(0, Math.min(Math.floor(credit), settings.maxActive - active, unsold - active, waiting));
     if (waiting === 0) credit = Math.min(credit, 1);
 
@@ -245,10 +262,11 @@ export class WaitingRoom extends DurableObject<Bindings> {
       .toArray();
     const expiresAt = now + settings.tokenMinutes * 60_000;
     for (const { user_id } of next) {
-      const token = issueAdmissionToken(this.env, { userId: user_id, eventId: settings.eventId, expiresAt });
+      const admissionId = crypto.randomUUID();
+      const token = issueAdmissionToken(this.env, { userId: user_id, eventId: settings.eventId, expiresAt, admissionId });
       this.sql.exec(
-        `UPDATE entries SET state = 'admitted', admitted_at = ?, token = ?, token_expires_at = ?, away_since = NULL WHERE user_id = ?`,
-        now, token, expiresAt, user_id,
+        `UPDATE entries SET state = 'admitted', admitted_at = ?, admission_id = ?, token = ?, token_expires_at = ?, away_since = NULL WHERE user_id = ?`,
+        now, admissionId, token, expiresAt, user_id,
       );
       for (const ws of this.openSocketsOf(user_id)) {
         this.send(ws, { type: 'admitted', token, expiresAt: iso(expiresAt) }, now);
@@ -339,10 +357,10 @@ export class WaitingRoom extends DurableObject<Bindings> {
     this.setMeta('last_tick_at', String(now));
   }
 
-  private declareSoldOut(): void {
+  private declareSoldOut(tellSockets: boolean): void {
     this.setMeta('sold_out', '1');
     this.sql.exec(`UPDATE entries SET state = 'left' WHERE state = 'waiting'`);
-    this.broadcast({ type: 'sold_out' }, true);
+    if (tellSockets) this.broadcast({ type: 'sold_out' }, true);
     this.armAlarm(Date.now());
   }
 
@@ -390,6 +408,21 @@ export class WaitingRoom extends DurableObject<Bindings> {
     return { type: state === 'waiting' ? 'position' : state, ...fields };
   }
 
+  /**
+   * A socket can vanish without a close event reaching this object (a restart, a deploy): whoever
+   * is waiting with no socket open and no away time yet starts their grace period now.
+   */
+  private noticeLostSockets(now: number): void {
+    const connected = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState === WebSocket.OPEN) connected.add((ws.deserializeAttachment() as SocketAttachment).userId);
+    }
+    const present = this.sql.exec<{ user_id: string }>(`SELECT user_id FROM entries WHERE state = 'waiting' AND away_since IS NULL`).toArray();
+    for (const { user_id } of present) {
+      if (!connected.has(user_id)) this.sql.exec(`UPDATE entries SET away_since = ? WHERE user_id = ?`, now, user_id);
+    }
+  }
+
   private socketGone(ws: WebSocket): void {
     const { userId } = ws.deserializeAttachment() as SocketAttachment;
     if (this.openSocketsOf(userId).some((other) => other !== ws)) return;
@@ -404,14 +437,17 @@ export class WaitingRoom extends DurableObject<Bindings> {
     return this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'admitted' AND token_expires_at > ?`, now).one().n;
   }
 
-  /** Seats the TicketLock has not sold yet; null when it cannot be asked (the tick then ignores inventory). */
+  /** The event's seats and sales, from its TicketLock; the last known figures when it cannot answer. */
   private async inventory(eventId: string): Promise<Inventory | null> {
     try {
       const counts = await this.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
-      return { total: counts.total, sold: counts.sold };
+      const inventory = { total: counts.total, sold: counts.sold };
+      this.setMeta('inventory', JSON.stringify(inventory));
+      return inventory;
     } catch (error) {
-      console.warn(`waiting room ${eventId}: inventory unavailable`, error);
-      return null;
+      console.warn(`waiting room ${eventId}: inventory unavailable, using the last known`, error);
+      const known = this.meta('inventory');
+      return known ? (JSON.parse(known) as Inventory) : null;
     }
   }
 

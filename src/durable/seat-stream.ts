@@ -33,6 +33,12 @@ export const SEAT_BATCH_MS = 100;
 export const HEARTBEAT_MS = 20_000;
 /** A watcher that has not taken this many bytes (beyond its first frame) is closed; it reconnects with Last-Event-ID. */
 export const MAX_BACKLOG_BYTES = 1024 * 1024;
+/**
+ * Streams one TicketLock serves at once. It is the object every booking of the event goes
+ * through, so its memory is not for sale: past this, viewers are told to come back shortly (and
+ * the event page's 2-second status still works for them).
+ */
+export const MAX_WATCHERS = 2000;
 /** Longest Last-Event-ID taken at all; anything longer is treated as absent. */
 export const MAX_LAST_EVENT_ID_LENGTH = 100;
 
@@ -90,10 +96,11 @@ export class SeatStreamHub {
 
   constructor(
     private readonly log: SeatLog,
-    private readonly timing: { batchMs: number; heartbeatMs: number; maxBacklogBytes: number } = {
+    private readonly timing: { batchMs: number; heartbeatMs: number; maxBacklogBytes: number; maxWatchers?: number } = {
       batchMs: SEAT_BATCH_MS,
       heartbeatMs: HEARTBEAT_MS,
       maxBacklogBytes: MAX_BACKLOG_BYTES,
+      maxWatchers: MAX_WATCHERS,
     },
   ) {}
 
@@ -103,9 +110,10 @@ export class SeatStreamHub {
 
   /**
    * A new stream: a snapshot, or what a reconnecting client missed since its Last-Event-ID (nothing
-   * at all when it missed nothing), then every later change.
+   * at all when it missed nothing), then every later change. Null when it serves as many as it may.
    */
-  open(lastEventId: string | null): ReadableStream<Uint8Array> {
+  open(lastEventId: string | null): ReadableStream<Uint8Array> | null {
+    if (this.watchers.size >= (this.timing.maxWatchers ?? MAX_WATCHERS)) return null;
     const epoch = this.log.epoch();
     const version = this.log.version();
     const resume = parseEventId(lastEventId);

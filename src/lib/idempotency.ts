@@ -40,7 +40,8 @@ export const idempotentBookingPosts: MiddlewareHandler<AppEnv> = async (c, next)
     return c.newResponse(claim.body || null, claim.status as 200, { 'Content-Type': 'application/json; charset=UTF-8', 'Idempotent-Replayed': 'true' });
   }
   await next();
-  // Server errors are not remembered: the same request may be tried again.
-  const answer = c.res.status < 500 ? { status: c.res.status, body: await c.res.clone().text() } : null;
+  // Server errors are not remembered, and neither is a 403 (not on sale yet, no admission from the
+  // waiting room yet): the same request may be tried again and succeed.
+  const answer = c.res.status < 500 && c.res.status !== 403 ? { status: c.res.status, body: await c.res.clone().text() } : null;
   await lock.settleIdempotencyKey(key, answer);
 };

@@ -111,15 +111,16 @@ export const bookingRoutes = new Hono<AppEnv>()
 
     const { holdTtlSeconds, maxTicketsPerUser } = settings(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
-    const viaQueue = document.event.queue.enabled;
-    if (viaQueue) await requireAdmission(c, user.id, eventId);
-    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, viaQueue });
+    const admissionId = document.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
+    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
     if (!held.ok) {
       switch (held.reason) {
         case 'unknown_tickets':
           throw new ApiError(400, 'validation_failed', 'Some tickets are not tickets of this event.', held.ticketIds.map((id) => ({ field: 'ticketIds', message: `${id} is not a ticket of this event` })));
         case 'tickets_unavailable':
           throw new ApiError(409, 'tickets_unavailable', 'Some of those seats are held or sold by someone else.', { ticketIds: held.ticketIds });
+        case 'admission_used':
+          throw new ApiError(403, 'queue_required', 'Your admission from the waiting room was used for a completed booking: join the queue again to buy more.');
         case 'ticket_limit':
           throw new ApiError(409, 'ticket_limit', `One account may hold or own at most ${held.limit} tickets for this event; you have ${held.owned}.`);
       }

@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { AppEnv } from '../env';
+import { ApiError } from '../errors';
 import { parseId } from '../validation';
 import { MAX_LAST_EVENT_ID_LENGTH } from '../durable/seat-stream';
 import { visibleEventDocument } from './events';
@@ -14,6 +15,9 @@ export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
   const raw = c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? null;
   const lastEventId = raw && raw.length <= MAX_LAST_EVENT_ID_LENGTH ? raw : null;
   const stream = await c.env.TICKET_LOCK.getByName(eventId).openSeatStream(eventId, lastEventId);
+  if (!stream) {
+    throw new ApiError(503, 'unavailable', 'Too many people are watching this seat map live; retry shortly, or reload the event page (its seat status is at most 2 seconds old).', undefined, { 'Retry-After': '10' });
+  }
   return new Response(stream, {
     headers: {
       'Content-Type': 'text/event-stream; charset=utf-8',

@@ -95,12 +95,22 @@ describe('WaitingRoom', () => {
     expect(keyed.map((k) => k.buyer.user.id)).not.toEqual(buyers.map((b) => b.user.id));
   });
 
-  it('queues first come, first served once the sale is open, behind the drawn lobby', async () => {
-    const { eventId } = await queuedEvent(admin, { admitPerMinute: 60, maxActive: 100 });
-    const buyers = await Promise.all(Array.from({ length: 3 }, () => signUp()));
-    for (const buyer of buyers) await status(eventId, buyer.token);
-    const positions = await Promise.all(buyers.map(async (b) => (await status(eventId, b.token)).position));
-    expect(positions).toEqual([1, 2, 3]);
+  it('queues first come, first served once the sale is open, behind everyone drawn from the lobby', async () => {
+    const onSaleAt = clock.now + 5 * MINUTE;
+    const { eventId } = await createEvent(admin, {
+      onSaleAt: new Date(onSaleAt).toISOString(),
+      startsAt: new Date(clock.now + 30 * 24 * 60 * MINUTE).toISOString(),
+      queue: { enabled: true, admitPerMinute: 60, maxActive: 100 },
+    });
+    const early = await Promise.all(Array.from({ length: 3 }, () => signUp()));
+    for (const buyer of early) expect((await status(eventId, buyer.token)).lobby).toBe(true);
+    clock.now = onSaleAt + 1;
+    const late = await Promise.all(Array.from({ length: 3 }, () => signUp()));
+    for (const buyer of late) await status(eventId, buyer.token);
+    const earlyPositions = await Promise.all(early.map(async (b) => (await status(eventId, b.token)).position!));
+    const latePositions = await Promise.all(late.map(async (b) => (await status(eventId, b.token)).position));
+    expect(earlyPositions.sort()).toEqual([1, 2, 3]);
+    expect(latePositions).toEqual([4, 5, 6]);
   });
 
   it('admits at the configured rate, one tick of the alarm at a time, first in line first', async () => {
@@ -113,12 +123,14 @@ describe('WaitingRoom', () => {
 
     await tick(eventId, 1000); // 60 a minute: one a second
     expect((await clients[0]!.next('admitted')).token).toEqual(expect.any(String));
+    // Everyone behind moved up by one, and was told (and was not admitted).
+    await waitFor(() => (clients[5]!.last('position')?.position === 5 ? true : undefined), 'the last client at position 5');
+    expect(clients.slice(1).map((c) => c.last('position')?.position)).toEqual([1, 2, 3, 4, 5]);
     expect(clients.slice(1).every((c) => c.last('admitted') === undefined)).toBe(true);
-    // Everyone behind moved up, and was told.
-    expect(await waitFor(() => (clients[1]!.last('position')?.position === 1 ? true : undefined), 'client 2 at position 1')).toBe(true);
 
     await tick(eventId, 3000);
     for (const client of clients.slice(1, 4)) await client.next('admitted');
+    await waitFor(() => (clients[5]!.last('position')?.position === 2 ? true : undefined), 'the last client at position 2');
     expect(clients.slice(4).every((c) => c.last('admitted') === undefined)).toBe(true);
 
     // Running the alarm again at the same moment admits no one more.
@@ -224,16 +236,37 @@ describe('WaitingRoom', () => {
     for (const client of [a, c, tooLate]) client.close();
   });
 
-  it('gives one place per account, however many sockets it opens', async () => {
+  it('gives one place per account, and keeps at most three of its sockets open', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 1, maxActive: 100 });
     const [buyer, other] = await Promise.all([signUp(), signUp()]);
-    const tab1 = await QueueClient.connect(eventId, buyer.token);
-    const tab2 = await QueueClient.connect(eventId, buyer.token);
-    expect((await tab1.next('position')).position).toBe(1);
-    expect((await tab2.next('position')).position).toBe(1);
+    const tabs: QueueClient[] = [];
+    for (let i = 0; i < 4; i++) {
+      tabs.push(await QueueClient.connect(eventId, buyer.token));
+      expect((await tabs[i]!.next('position')).position).toBe(1);
+    }
     expect((await status(eventId, other.token)).position).toBe(2);
-    tab1.close();
-    tab2.close();
+    // The fourth connection closed the oldest; the place stays.
+    await waitFor(() => (tabs[0]!.closed ? true : undefined), 'the oldest socket to close');
+    expect(tabs.slice(1).every((tab) => !tab.closed)).toBe(true);
+    expect((await status(eventId, buyer.token)).position).toBe(1);
+    tabs.forEach((tab) => tab.close());
+  });
+
+  it('takes newer settings live and ignores an older copy of them', async () => {
+    const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 1 });
+    const buyers = await Promise.all(Array.from({ length: 3 }, () => signUp()));
+    for (const buyer of buyers) await status(eventId, buyer.token);
+    await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
+    await tick(eventId, 1000);
+    expect((await Promise.all(buyers.map(async (b) => (await status(eventId, b.token)).state)))).toEqual(['admitted', 'waiting', 'waiting']);
+
+    const patched = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { queue: { maxActive: 3 } } });
+    expect(((await patched.json()) as { event: { queue: { enabled: boolean; maxActive: number } } }).event.queue).toMatchObject({ enabled: true, maxActive: 3 });
+    // A copy of the settings from before the edit (another data centre's cache) changes nothing.
+    const room = env.WAITING_ROOM.getByName(eventId);
+    await room.configure({ eventId, enabled: true, admitPerMinute: 600, maxActive: 1, tokenMinutes: 10, lobbyMinutes: 30, onSaleAt: clock.now - 1000, version: 1 });
+    await tick(eventId, 1000);
+    expect((await Promise.all(buyers.map(async (b) => (await status(eventId, b.token)).state)))).toEqual(['admitted', 'admitted', 'admitted']);
   });
 
   it('keeps the queue and its sockets when the idle object is evicted while they hibernate', { timeout: 60_000 }, async () => {

@@ -58,11 +58,17 @@ function textReader(stream: ReadableStream<Uint8Array>) {
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+function opened(hub: SeatStreamHub, lastEventId: string | null): ReadableStream<Uint8Array> {
+  const stream = hub.open(lastEventId);
+  if (!stream) throw new Error('the hub refused a stream');
+  return stream;
+}
+
 describe('SeatStreamHub', () => {
   it('keeps an idle stream open with a comment line every heartbeat period', async () => {
     const log = new MemoryLog();
     const hub = new SeatStreamHub(log, { batchMs: 10, heartbeatMs: 50, maxBacklogBytes: 1 << 20 });
-    const stream = textReader(hub.open(null));
+    const stream = textReader(opened(hub, null));
 
     const text = await stream.until(/(: keep-alive\n\n[^]*){2}/);
 
@@ -72,7 +78,7 @@ describe('SeatStreamHub', () => {
   it('forgets a client that went away', async () => {
     const log = new MemoryLog();
     const hub = new SeatStreamHub(log, { batchMs: 10, heartbeatMs: 20, maxBacklogBytes: 1 << 20 });
-    const stream = textReader(hub.open(null));
+    const stream = textReader(opened(hub, null));
     await stream.until(/event: snapshot/);
     expect(hub.size).toBe(1);
 
@@ -86,8 +92,8 @@ describe('SeatStreamHub', () => {
   it('closes a client that stops reading once its backlog passes the limit, and keeps serving the others', async () => {
     const log = new MemoryLog();
     const hub = new SeatStreamHub(log, { batchMs: 5, heartbeatMs: 60_000, maxBacklogBytes: 300 });
-    const reading = textReader(hub.open(null));
-    const stalled = hub.open(null).getReader();
+    const reading = textReader(opened(hub, null));
+    const stalled = opened(hub, null).getReader();
     onTestFinished(() => stalled.cancel().catch(() => {}));
     await reading.until(/event: snapshot/);
 
@@ -104,14 +110,30 @@ describe('SeatStreamHub', () => {
     ).rejects.toBeDefined();
   });
 
+  it('refuses streams beyond its limit, and takes new ones once others have gone', async () => {
+    const log = new MemoryLog();
+    const hub = new SeatStreamHub(log, { batchMs: 5, heartbeatMs: 60_000, maxBacklogBytes: 1 << 20, maxWatchers: 2 });
+    const first = textReader(opened(hub, null));
+    textReader(opened(hub, null));
+    await first.until(/event: snapshot/);
+
+    expect(hub.open(null)).toBeNull();
+
+    await first.reader.cancel();
+    log.record(hub, 's1', 'reserved');
+    await pause(50);
+    await textReader(opened(hub, null)).until(/event: snapshot/);
+    expect(hub.size).toBe(2);
+  });
+
   it('sends a snapshot to a client whose missed changes are no longer kept', async () => {
     const log = new MemoryLog();
     const hub = new SeatStreamHub(log, { batchMs: 5, heartbeatMs: 60_000, maxBacklogBytes: 1 << 20 });
     for (const [id, status] of [['s1', 'reserved'], ['s2', 'reserved'], ['s1', 'booked']] as const) log.record(hub, id, status);
     log.changes = log.changes.filter((change) => change.version > 2); // version 2 was trimmed
 
-    const fromOne = await textReader(hub.open('abcdef012345-1')).until(/\n\n/);
-    const fromTwo = await textReader(hub.open('abcdef012345-2')).until(/\n\n/);
+    const fromOne = await textReader(opened(hub, 'abcdef012345-1')).until(/\n\n/);
+    const fromTwo = await textReader(opened(hub, 'abcdef012345-2')).until(/\n\n/);
 
     expect(fromOne).toMatch(/^id: abcdef012345-4\nevent: snapshot\n/);
     expect(fromTwo).toBe(`id: abcdef012345-4\nevent: seats\ndata: ${JSON.stringify({ version: 4, changes: [{ id: 's2', status: 'reserved' }, { id: 's1', status: 'booked' }] })}\n\n`);

@@ -66,7 +66,7 @@ describe('admission tokens on POST /api/bookings/:eventId', () => {
       { who: other.token, token: ownersToken },
       { who: other.token, token: otherEventToken },
       { who: owner.token, token: ownersToken.slice(0, -2) + (ownersToken.endsWith('AA') ? 'BB' : 'AA') },
-      { who: owner.token, token: issueAdmissionToken({ ...env, SESSION_SECRET: 'another-secret-that-is-long-enough-0123456789' }, { userId: owner.user.id, eventId: first.eventId, expiresAt: clock.now + 60_000 }) },
+      { who: owner.token, token: issueAdmissionToken({ ...env, SESSION_SECRET: 'another-secret-that-is-long-enough-0123456789' }, { userId: owner.user.id, eventId: first.eventId, expiresAt: clock.now + 60_000, admissionId: crypto.randomUUID() }) },
     ];
     for (const attempt of attempts) {
       const response = await hold(first.eventId, attempt.who, first.ticketIds[0]!, { 'X-Queue-Token': attempt.token });
@@ -78,5 +78,41 @@ describe('admission tokens on POST /api/bookings/:eventId', () => {
     const expired = await hold(first.eventId, owner.token, first.ticketIds[0]!, { 'X-Queue-Token': ownersToken });
     expect(expired.status).toBe(403);
     expect(await expired.json()).toMatchObject({ error: { code: 'queue_required', message: expect.stringMatching(/expired/) } });
+  });
+
+  it('refuses the token again once the booking made with it is paid, and lets the next shopper in', async () => {
+    const { eventId, ticketIds } = await queuedEvent(admin);
+    const buyer = await signUp();
+    const token = await admit(eventId, buyer.token);
+    const paid = await api(`/api/bookings/${eventId}`, {
+      method: 'POST',
+      token: buyer.token,
+      headers: { 'X-Queue-Token': token },
+      json: { ticketIds: [ticketIds[0]], paymentDetails: { paymentMethodId: 'pm_card_visa' } },
+    });
+    expect(paid.status).toBe(201);
+    const again = await hold(eventId, buyer.token, ticketIds[1]!, { 'X-Queue-Token': token });
+    expect(again.status).toBe(403);
+    expect(await again.json()).toMatchObject({ error: { code: 'queue_required', message: expect.stringMatching(/join the queue again/) } });
+  });
+
+  it('keeps the token good while another booking made with it is still open', async () => {
+    const { eventId, ticketIds } = await queuedEvent(admin);
+    const buyer = await signUp();
+    const token = await admit(eventId, buyer.token);
+    const first = (await (await hold(eventId, buyer.token, ticketIds[0]!, { 'X-Queue-Token': token })).json()) as { bookingId: string };
+    const second = (await (await hold(eventId, buyer.token, ticketIds[1]!, { 'X-Queue-Token': token })).json()) as { bookingId: string };
+    expect((await api(`/api/bookings/${first.bookingId}`, { method: 'DELETE', token: buyer.token })).status).toBe(204);
+    expect((await hold(eventId, buyer.token, ticketIds[2]!, { 'X-Queue-Token': token })).status).toBe(201);
+    expect(second.bookingId).toEqual(expect.any(String));
+  });
+
+  it('does not replay a 403 for a retry under the same Idempotency-Key once the buyer is admitted', async () => {
+    const { eventId, ticketIds } = await queuedEvent(admin);
+    const buyer = await signUp();
+    const key = crypto.randomUUID();
+    expect((await hold(eventId, buyer.token, ticketIds[0]!, { 'Idempotency-Key': key })).status).toBe(403);
+    const token = await admit(eventId, buyer.token);
+    expect((await hold(eventId, buyer.token, ticketIds[0]!, { 'Idempotency-Key': key, 'X-Queue-Token': token })).status).toBe(201);
   });
 });
