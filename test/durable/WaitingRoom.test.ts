@@ -282,6 +282,8 @@ describe('WaitingRoom', () => {
     expect(await runInDurableObject(room, (instance) => 'mark' in instance)).toBe(true);
 
     // workerd evicts a Durable Object after about ten idle seconds; hibernatable sockets stay open.
+    // (evictDurableObject would say it faster, but it arrived in vitest-pool-workers 0.16, which
+    // needs a wrangler that needs Node 22; this machine runs Node 20.)
     let evicted = false;
     for (let attempt = 0; attempt < 3 && !evicted; attempt++) {
       await new Promise((resolve) => setTimeout(resolve, 12_000));
