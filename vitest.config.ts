@@ -48,6 +48,9 @@ async function choosePlan(): Promise<TestDatabasePlan> {
 const FAULT_INJECTION_TESTS = ['test/durable/confirm-retry.test.ts'];
 const FAULT_SCOPE = 'faults';
 
+/** A real browser against the Worker: these run in Node (they drive Chromium), not in workerd. */
+const BROWSER_TESTS = ['test/browser/**/*.test.ts'];
+
 export default defineConfig(async () => {
   const plan = await choosePlan();
   // Read by test/global-setup.ts, which runs in this same process.
@@ -78,11 +81,15 @@ export default defineConfig(async () => {
       projects: [
         {
           plugins: [workers(`127.0.0.1:${plan.proxyPort}`)],
-          test: { name: 'box-office', include: ['test/**/*.test.ts'], exclude: FAULT_INJECTION_TESTS, ...timeouts },
+          test: { name: 'box-office', include: ['test/**/*.test.ts'], exclude: [...FAULT_INJECTION_TESTS, ...BROWSER_TESTS], ...timeouts },
         },
         {
           plugins: [workers(`127.0.0.1:${plan.proxyPort}/${FAULT_SCOPE}`)],
           test: { name: 'database-faults', include: FAULT_INJECTION_TESTS, ...timeouts },
+        },
+        {
+          // Node drives Chromium against the Worker on Miniflare (scripts/lib/local-runtime.ts).
+          test: { name: 'browser', include: BROWSER_TESTS, environment: 'node', testTimeout: 60_000, hookTimeout: 180_000 },
         },
       ],
     },

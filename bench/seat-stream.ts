@@ -7,7 +7,7 @@
 // database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
 //
 // Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1]
-import { BENCH_ADMIN, call, startLocalRuntime } from './lib/local-runtime';
+import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -62,7 +62,7 @@ class Watcher {
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 async function measure(base: string): Promise<void> {
-  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: BENCH_ADMIN })).body.token;
+  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
   const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
   const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', {
     method: 'POST',

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { signToken } from '../src/lib/signing';
-import { BENCH_ADMIN, call, startLocalRuntime } from './lib/local-runtime';
+import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 
 function option(name: string, fallback: number): number {
   const index = process.argv.indexOf(`--${name}`);
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   const runtime = await startLocalRuntime('waiting_room');
   try {
     const { base, sessionSecret } = runtime;
-    const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: BENCH_ADMIN })).body.token;
+    const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
     const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
     const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', { method: 'POST', token: admin, json: { name: 'Tiny Room', city: 'Springfield', sections: [{ name: 'Floor', rows: 1, seatsPerRow: 1 }] } });
     const event = await call<{ event: { id: string } }>(base, '/api/admin/events', {

@@ -394,12 +394,17 @@ export class WaitingRoom extends DurableObject<Bindings> {
     ws.serializeAttachment({ ...attachment, last: key } satisfies SocketAttachment);
   }
 
+  /** One message to every open socket, serialized once. */
   private broadcast(message: Record<string, unknown>, close: boolean): void {
-    const now = Date.now();
+    const text = JSON.stringify(message);
     for (const ws of this.ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
-      this.send(ws, message, now);
-      if (close) ws.close(1000, String(message.type));
+      try {
+        ws.send(text);
+        if (close) ws.close(1000, String(message.type));
+      } catch {
+        // closing already; its close handler tidies up
+      }
     }
   }
 

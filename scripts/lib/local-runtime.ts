@@ -1,7 +1,8 @@
-// The whole system for a benchmark, run on the Workers runtime directly (Miniflare's API over
-// workerd, not `wrangler dev`, whose proxy adds its own delay): a fresh database (on
-// DATABASE_URL's server, else the machine's Postgres at 127.0.0.1:5432, else PGlite), the local
-// Neon proxy, and the Worker as `wrangler deploy` would bundle it. Everything is removed on close.
+// The whole system for a benchmark or a browser test, run on the Workers runtime directly
+// (Miniflare's API over workerd, not `wrangler dev`, whose proxy adds its own delay): a fresh
+// database (on DATABASE_URL's server, else the machine's Postgres at 127.0.0.1:5432, else PGlite;
+// TEST_DATABASE=pglite forces PGlite), the local Neon proxy, and the Worker as `wrangler deploy`
+// would bundle it. Everything is removed on close.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,13 +13,13 @@ import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import pg from 'pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
-import { startLocalNeonProxy } from '../../scripts/lib/local-neon-proxy';
-import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from '../../scripts/lib/local-database';
-import { applyMigrations } from '../../scripts/lib/migrate';
-import { ensureAdmin } from '../../scripts/lib/seed-catalog';
+import { startLocalNeonProxy } from './local-neon-proxy';
+import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from './local-database';
+import { applyMigrations } from './migrate';
+import { ensureAdmin } from './seed-catalog';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const BENCH_ADMIN = { email: 'bench-admin@example.com', password: 'bench-admin-password-123' };
+export const LOCAL_ADMIN = { email: 'local-admin@example.com', password: 'local-admin-password-123' };
 
 export interface LocalRuntime {
   /** http://127.0.0.1:<port> of the Worker */
@@ -53,10 +54,13 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const adminUrl = process.env.DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : null);
+    const adminUrl =
+      process.env.TEST_DATABASE === 'pglite'
+        ? null
+        : (process.env.DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : null));
     let database: LocalDatabase;
     if (adminUrl) {
-      const databaseName = `box_office_${name}_bench_${Date.now()}_${process.pid}`;
+      const databaseName = `box_office_${name}_${Date.now()}_${process.pid}`;
       await onServer(adminUrl, `create database "${databaseName}"`);
       cleanups.push(() => onServer(adminUrl, `drop database if exists "${databaseName}" with (force)`));
       database = usePostgresServer(Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString());
@@ -68,14 +72,14 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
     await applyMigrations(database.nodeConnectionString);
     const client = new pg.Client({ connectionString: database.nodeConnectionString });
     await client.connect();
-    await ensureAdmin(drizzle(client), BENCH_ADMIN.email, BENCH_ADMIN.password);
+    await ensureAdmin(drizzle(client), LOCAL_ADMIN.email, LOCAL_ADMIN.password);
     await client.end();
 
     const proxy = await startLocalNeonProxy({ upstream: database.upstream, serializeSessions: database.kind === 'pglite' });
     cleanups.push(() => proxy.close());
 
     log('bundling the Worker (wrangler deploy --dry-run) …');
-    const out = mkdtempSync(join(tmpdir(), `${name}-bench-`));
+    const out = mkdtempSync(join(tmpdir(), `${name}-worker-`));
     cleanups.push(() => rmSync(out, { recursive: true, force: true }));
     execFileSync(join(ROOT, 'node_modules/.bin/wrangler'), ['deploy', '--dry-run', '--outdir', out], { cwd: ROOT, stdio: 'ignore' });
 
