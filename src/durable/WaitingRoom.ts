@@ -173,8 +173,13 @@ export class WaitingRoom extends DurableObject<Bindings> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    // 1005/1006 name the absence of a code and may not be sent back.
-    ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    // 1005/1006 name the absence of a code and may not be sent back; a close this object began
+    // itself (admitted, replaced) needs no answer.
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closing
+    }
     this.socketGone(ws);
   }
 
