@@ -4,7 +4,8 @@
 // TEST_DATABASE=pglite forces the embedded one.
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { createServer, connect } from 'node:net';
+import { createServer } from 'node:net';
+import { isReachable } from './scripts/lib/postgres-server';
 import type { TestDatabasePlan } from './test/global-setup';
 
 function freePort(): Promise<number> {
@@ -18,21 +19,13 @@ function freePort(): Promise<number> {
   });
 }
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 async function choosePlan(): Promise<TestDatabasePlan> {
   const proxyPort = await freePort();
   const databaseName = `box_office_test_${Date.now()}_${process.pid}`;
   if (process.env.TEST_DATABASE === 'pglite') return { kind: 'pglite', proxyPort };
   if (process.env.DATABASE_URL) return { kind: 'postgres', adminUrl: process.env.DATABASE_URL, databaseName, proxyPort };
-  if (await reachable('127.0.0.1', 5432)) {
+  if (await isReachable('127.0.0.1', 5432)) {
     return { kind: 'postgres', adminUrl: 'postgres://postgres@127.0.0.1:5432/postgres', databaseName, proxyPort };
   }
   return { kind: 'pglite', proxyPort };

@@ -8,13 +8,8 @@
 //
 // Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1]
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
+import { option } from './lib/options';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index > 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 const HOLDS = option('holds', 20);
 const WATCHERS = option('watchers', 1);
 

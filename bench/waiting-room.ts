@@ -8,13 +8,8 @@ import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
 import { signToken } from '../src/lib/signing';
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
+import { option } from './lib/options';
 
-function option(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index > 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
 const SOCKETS = option('sockets', 5000);
 const BATCH = 100;
 

@@ -1,4 +1,4 @@
-import pg from 'pg';
+import { runOnServer } from '../scripts/lib/postgres-server';
 import { startLocalNeonProxy } from '../scripts/lib/local-neon-proxy';
 import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from '../scripts/lib/local-database';
 import { applyMigrations } from '../scripts/lib/migrate';
@@ -7,22 +7,12 @@ export type TestDatabasePlan =
   | { kind: 'postgres'; adminUrl: string; databaseName: string; proxyPort: number }
   | { kind: 'pglite'; proxyPort: number };
 
-async function onServer(adminUrl: string, statement: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(statement);
-  } finally {
-    await admin.end();
-  }
-}
-
 /** A fresh database for this run, migrated, behind the local Neon proxy; dropped afterwards. */
 export default async function setup() {
   const plan = JSON.parse(process.env.BOX_OFFICE_TEST_PLAN!) as TestDatabasePlan;
   let database: LocalDatabase;
   if (plan.kind === 'postgres') {
-    await onServer(plan.adminUrl, `create database "${plan.databaseName}"`);
+    await runOnServer(plan.adminUrl, `create database "${plan.databaseName}"`);
     database = usePostgresServer(Object.assign(new URL(plan.adminUrl), { pathname: `/${plan.databaseName}` }).toString());
   } else {
     database = await startEmbeddedPostgres(undefined);
@@ -41,6 +31,6 @@ export default async function setup() {
   return async () => {
     await proxy.close();
     await database.close();
-    if (plan.kind === 'postgres') await onServer(plan.adminUrl, `drop database if exists "${plan.databaseName}" with (force)`);
+    if (plan.kind === 'postgres') await runOnServer(plan.adminUrl, `drop database if exists "${plan.databaseName}" with (force)`);
   };
 }

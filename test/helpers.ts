@@ -92,6 +92,27 @@ export async function createEvent(
   return { eventId: body.event.id, venueId: v.id, performerId: p.id, ticketCount: body.ticketCount };
 }
 
+/** The event's tickets in seat-map order, as its page lists them. */
+export async function ticketIdsOf(eventId: string): Promise<string[]> {
+  const view = (await (await api(`/api/events/${eventId}`)).json()) as { tickets: Array<{ id: string }> };
+  return view.tickets.map((t) => t.id);
+}
+
+/** A published event of one section of `seats` seats whose sale opened a second before `now`, with its waiting room on. */
+export async function createQueuedEvent(
+  admin: string,
+  options: { now: number; queue: { admitPerMinute: number; maxActive: number; tokenMinutes?: number }; seats?: number },
+): Promise<{ eventId: string; ticketIds: string[] }> {
+  const { eventId } = await createEvent(admin, {
+    onSaleAt: new Date(options.now - 1000).toISOString(),
+    startsAt: new Date(options.now + 30 * 24 * 3600 * 1000).toISOString(),
+    sections: [{ name: 'Floor', rows: 1, seatsPerRow: options.seats ?? 20 }],
+    prices: { Floor: 4000 },
+    queue: { enabled: true, ...options.queue },
+  });
+  return { eventId, ticketIds: await ticketIdsOf(eventId) };
+}
+
 /** Polls until `probe` returns something other than undefined (real time; the fake clocks below do not touch timers). */
 export async function waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 5000): Promise<T> {
   const deadline = performance.now() + timeoutMs;

@@ -6,7 +6,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +16,7 @@ import { startLocalNeonProxy } from './local-neon-proxy';
 import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from './local-database';
 import { applyMigrations } from './migrate';
 import { ensureAdmin } from './seed-catalog';
+import { isReachable, runOnServer } from './postgres-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const LOCAL_ADMIN = { email: 'local-admin@example.com', password: 'local-admin-password-123' };
@@ -29,24 +29,7 @@ export interface LocalRuntime {
   close(): Promise<void>;
 }
 
-function reachable(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host, port, timeout: 1000 });
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('timeout', () => { socket.destroy(); resolve(false); });
-    socket.once('error', () => resolve(false));
-  });
-}
 
-async function onServer(adminUrl: string, statement: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  await client.connect();
-  try {
-    await client.query(statement);
-  } finally {
-    await client.end();
-  }
-}
 
 export async function startLocalRuntime(name: string, log: (line: string) => void = console.log): Promise<LocalRuntime> {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -57,12 +40,12 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
     const adminUrl =
       process.env.TEST_DATABASE === 'pglite'
         ? null
-        : (process.env.DATABASE_URL ?? ((await reachable('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : null));
+        : (process.env.DATABASE_URL ?? ((await isReachable('127.0.0.1', 5432)) ? 'postgres://postgres@127.0.0.1:5432/postgres' : null));
     let database: LocalDatabase;
     if (adminUrl) {
       const databaseName = `box_office_${name}_${Date.now()}_${process.pid}`;
-      await onServer(adminUrl, `create database "${databaseName}"`);
-      cleanups.push(() => onServer(adminUrl, `drop database if exists "${databaseName}" with (force)`));
+      await runOnServer(adminUrl, `create database "${databaseName}"`);
+      cleanups.push(() => runOnServer(adminUrl, `drop database if exists "${databaseName}" with (force)`));
       database = usePostgresServer(Object.assign(new URL(adminUrl), { pathname: `/${databaseName}` }).toString());
     } else {
       database = await startEmbeddedPostgres(undefined);

@@ -1,6 +1,6 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, api, createEvent, env, QueueClient, signUp, TestClock, waitFor } from '../helpers';
+import { adminToken, api, createEvent, createQueuedEvent, env, QueueClient, signUp, TestClock, ticketIdsOf, waitFor } from '../helpers';
 
 const MINUTE = 60_000;
 const clock = new TestClock();
@@ -33,20 +33,9 @@ async function tick(eventId: string, ms = 1000): Promise<void> {
   await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
 }
 
-/** A published event whose sale opened a moment ago, with its waiting room on. */
-async function queuedEvent(admin: string, queue: { admitPerMinute: number; maxActive: number; tokenMinutes?: number }, seats = 20) {
-  return createEvent(admin, {
-    onSaleAt: new Date(clock.now - 1000).toISOString(),
-    startsAt: new Date(clock.now + 30 * 24 * 60 * MINUTE).toISOString(),
-    sections: [{ name: 'Floor', rows: 1, seatsPerRow: seats }],
-    prices: { Floor: 4000 },
-    queue: { enabled: true, ...queue },
-  });
-}
-
-async function ticketIdsOf(eventId: string): Promise<string[]> {
-  const view = (await (await api(`/api/events/${eventId}`)).json()) as { tickets: Array<{ id: string }> };
-  return view.tickets.map((t) => t.id);
+/** A queued event whose sale opened a second ago. */
+function queuedEvent(admin: string, queue: { admitPerMinute: number; maxActive: number; tokenMinutes?: number }, seats = 20) {
+  return createQueuedEvent(admin, { now: clock.now, queue, seats });
 }
 
 describe('WaitingRoom', () => {

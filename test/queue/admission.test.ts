@@ -1,18 +1,12 @@
 import { runDurableObjectAlarm } from 'cloudflare:test';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminToken, api, createEvent, env, signUp, TestClock } from '../helpers';
+import { adminToken, api, createQueuedEvent, env, signUp, TestClock } from '../helpers';
 import { admissionCookieName, issueAdmissionToken } from '../../src/queue/admission';
 
 const clock = new TestClock();
 
-async function queuedEvent(admin: string) {
-  const { eventId } = await createEvent(admin, {
-    onSaleAt: new Date(clock.now - 1000).toISOString(),
-    startsAt: new Date(clock.now + 30 * 24 * 3600 * 1000).toISOString(),
-    queue: { enabled: true, admitPerMinute: 600, maxActive: 100 },
-  });
-  const view = (await (await api(`/api/events/${eventId}`)).json()) as { tickets: Array<{ id: string }> };
-  return { eventId, ticketIds: view.tickets.map((t) => t.id) };
+function queuedEvent(admin: string) {
+  return createQueuedEvent(admin, { now: clock.now, queue: { admitPerMinute: 600, maxActive: 100 } });
 }
 
 /** Joins and is admitted at the next tick; returns the admission token. */
