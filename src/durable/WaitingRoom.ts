@@ -286,7 +286,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
     const settings = this.settings();
     if (!settings?.enabled) return { state: 'off' };
     if (this.meta('sold_out') === '1') return { state: 'sold_out' };
-    if (now < lobbyOpensAt(settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
+    // Once the line is drawn it stays open, even if the organizer postpones the sale afterwards.
+    if (this.meta('drawn') !== '1' && now < lobbyOpensAt(settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
     this.openLobbyIfDue(now);
     this.drawIfDue(now);
     const entry = this.entry(userId);

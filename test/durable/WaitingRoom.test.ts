@@ -288,6 +288,22 @@ describe('WaitingRoom', () => {
     clients.forEach((c) => c.close());
   });
 
+  it('keeps the line, places and all, when the organizer postpones the sale after the draw, and admits nobody before it', async () => {
+    const { eventId } = await queuedEvent(admin, { admitPerMinute: 60, maxActive: 100 });
+    const [first, second] = await Promise.all([signUp(), signUp()]);
+    await status(eventId, first.token);
+    expect((await status(eventId, second.token)).position).toBe(2);
+
+    const later = new Date(clock.now + 60 * MINUTE).toISOString();
+    const patched = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { onSaleAt: later } });
+    expect(patched.status).toBe(200);
+    for (let i = 0; i < 6; i++) {
+      await tick(eventId, 30_000);
+      expect(await status(eventId, first.token)).toMatchObject({ state: 'waiting', position: 1 });
+      expect(await status(eventId, second.token)).toMatchObject({ state: 'waiting', position: 2 });
+    }
+  });
+
   it('tells everyone when the organizer turns the queue off, and bookings stop asking for a token', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 1, maxActive: 100 });
     const [ticket] = await ticketIdsOf(eventId);
