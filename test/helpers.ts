@@ -185,4 +185,14 @@ export class TestClock {
   uninstall(): void {
     Date.now = this.realNow;
   }
+
+  /** Runs `work` on this clock, then gives the real one back. */
+  async during<T>(work: () => Promise<T>): Promise<T> {
+    this.install();
+    try {
+      return await work();
+    } finally {
+      this.uninstall();
+    }
+  }
 }

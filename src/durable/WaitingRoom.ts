@@ -95,7 +95,6 @@ export class WaitingRoom extends DurableObject<Bindings> {
           user_id TEXT PRIMARY KEY,
           -- The place in line; NULL for the lobby until the draw.
           seq INTEGER,
-          joined_at INTEGER NOT NULL,
           state TEXT NOT NULL CHECK (state IN ('waiting', 'admitted', 'finished', 'left')),
           -- No open socket since then; the place is dropped after AWAY_GRACE_MS.
           away_since INTEGER,
@@ -113,13 +112,19 @@ export class WaitingRoom extends DurableObject<Bindings> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair('ping', 'pong'));
   }
 
-  /**
-   * Takes the organizer's settings when they are newer than the ones held. The Worker passes the
-   * catalog's copy on every join, so the room works for events it was never told about.
-   */
+  /** Takes the organizer's settings when they are newer than the ones held (PATCH sends them at once). */
   async configure(settings: QueueSettings): Promise<void> {
+    this.adopt(settings);
+  }
+
+  /**
+   * Every join, status and fairness call brings the catalog's copy of the settings along, so the
+   * room works for events it was never told about, at no extra call.
+   */
+  private adopt(settings: QueueSettings | undefined): void {
+    if (!settings) return;
     const current = this.settings();
-    if (current && current.version > settings.version) return;
+    if (current && current.version >= settings.version) return;
     this.setMeta('settings', JSON.stringify(settings));
     const now = Date.now();
     if (!settings.enabled) {
@@ -132,7 +137,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
   }
 
   /** Joins (or rejoins, keeping the place) and says where the user stands. The HTTP fallback. */
-  async status(userId: string): Promise<QueueView> {
+  async status(userId: string, settings?: QueueSettings): Promise<QueueView> {
+    this.adopt(settings);
     const now = Date.now();
     const view = this.join(userId, now);
     // Polling counts as being here: the place is kept for AWAY_GRACE_MS after the last poll.
@@ -144,10 +150,13 @@ export class WaitingRoom extends DurableObject<Bindings> {
 
   /** `GET /api/events/:eventId/queue` upgrades here; the Worker has authenticated the user. */
   override async fetch(request: Request): Promise<Response> {
-    const userId = new URL(request.url).searchParams.get('userId');
+    const params = new URL(request.url).searchParams;
+    const userId = params.get('userId');
     if (request.headers.get('Upgrade')?.toLowerCase() !== 'websocket' || !userId) {
       return new Response('expected a WebSocket upgrade from the Worker', { status: 400 });
     }
+    const settings = params.get('settings');
+    this.adopt(settings ? (JSON.parse(settings) as QueueSettings) : undefined);
     const { 0: client, 1: server } = new WebSocketPair();
     const older = this.openSocketsOf(userId);
     for (const ws of older.slice(0, Math.max(0, older.length - MAX_SOCKETS_PER_USER + 1))) ws.close(4001, 'replaced by a newer connection of this account');
@@ -202,7 +211,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
   }
 
   /** What anyone needs to check the lobby's draw: see `Fairness`. */
-  async fairness(): Promise<Fairness | null> {
+  async fairness(catalogSettings?: QueueSettings): Promise<Fairness | null> {
+    this.adopt(catalogSettings);
     const settings = this.settings();
     if (!settings) return null;
     const now = Date.now();
@@ -296,8 +306,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
       // A first visit, or a return after the place was given up, used or let expire: the back of the line.
       const seq = this.meta('drawn') === '1' ? this.nextSeq() : null;
       this.sql.exec(
-        `INSERT OR REPLACE INTO entries (user_id, seq, joined_at, state, away_since) VALUES (?, ?, ?, 'waiting', ?)`,
-        userId, seq, now, now,
+        `INSERT OR REPLACE INTO entries (user_id, seq, state, away_since) VALUES (?, ?, 'waiting', ?)`,
+        userId, seq, now,
       );
       this.armAlarm(now);
     }

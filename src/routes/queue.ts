@@ -16,12 +16,6 @@ async function queuedEvent(c: Context<AppEnv>): Promise<{ eventId: string; docum
   return { eventId, document: await visibleEventDocument(c, eventId) };
 }
 
-/** The room, told the catalog's settings first (it keeps whichever copy is newer). */
-async function waitingRoomOf(c: Context<AppEnv>, eventId: string, document: EventDocument) {
-  const room = c.env.WAITING_ROOM.getByName(eventId);
-  await room.configure(queueSettingsOf(document.event, document.version));
-  return room;
-}
 
 /** API.md's status shape: every field present, null where it does not apply. */
 function statusJson(view: QueueView) {
@@ -50,15 +44,16 @@ export const queueRoutes = new Hono<AppEnv>()
       throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or poll …/queue/status).', undefined, { Upgrade: 'websocket' });
     }
     const { eventId, document } = await queuedEvent(c);
-    const room = await waitingRoomOf(c, eventId, document);
+    // The room keeps whichever copy of the settings is newer: the catalog's comes along.
     const url = new URL('https://waiting-room.internal/connect');
     url.searchParams.set('userId', user.id);
-    return room.fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
+    url.searchParams.set('settings', JSON.stringify(queueSettingsOf(document.event, document.version)));
+    return c.env.WAITING_ROOM.getByName(eventId).fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
   })
   .get('/status', async (c) => {
     const user = requireUser(c);
     const { eventId, document } = await queuedEvent(c);
-    const view = await (await waitingRoomOf(c, eventId, document)).status(user.id);
+    const view = await c.env.WAITING_ROOM.getByName(eventId).status(user.id, queueSettingsOf(document.event, document.version));
     c.header('Cache-Control', 'no-store');
     if (view.state === 'admitted') {
       // What the queue page would set: bookings accept it in place of X-Queue-Token.
@@ -69,7 +64,7 @@ export const queueRoutes = new Hono<AppEnv>()
   })
   .get('/fairness', async (c) => {
     const { eventId, document } = await queuedEvent(c);
-    const fairness = await (await waitingRoomOf(c, eventId, document)).fairness();
+    const fairness = await c.env.WAITING_ROOM.getByName(eventId).fairness(queueSettingsOf(document.event, document.version));
     c.header('Cache-Control', 'no-store');
     return c.json({
       ...fairness,

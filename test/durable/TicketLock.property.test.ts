@@ -18,7 +18,7 @@ import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import type { SeatStatusSnapshot, TicketLock } from '../../src/durable/TicketLock';
-import { adminToken, createEvent, env, unique } from '../helpers';
+import { adminToken, createEvent, env, TestClock, unique } from '../helpers';
 
 const NUM_RUNS = 1000;
 const MAX_STEPS = 12;
@@ -102,25 +102,26 @@ interface Run {
   log: string[];
 }
 
-let clock = 0;
+/** The isolate's clock (the Worker's and the Durable Objects'), a year ahead and moved only by the steps. */
+const clock = new TestClock();
 
 function seatTaken(run: Run, ticketId: string): boolean {
   if (run.sold.has(ticketId)) return true;
   const hold = run.holds.get(ticketId);
-  return hold !== undefined && hold.expiresAt > clock;
+  return hold !== undefined && hold.expiresAt > clock.now;
 }
 
 /** Unsold, and either held by this booking or by no live hold (an expired hold counts as free). */
 function seatAvailableTo(run: Run, booking: ModelBooking, ticketId: string): boolean {
   if (run.sold.has(ticketId)) return false;
   const hold = run.holds.get(ticketId);
-  return !hold || hold.bookingId === booking.id || hold.expiresAt <= clock;
+  return !hold || hold.bookingId === booking.id || hold.expiresAt <= clock.now;
 }
 
 function ticketsOwnedBy(run: Run, buyer: number): number {
   const byId = new Map(run.bookings.map((b) => [b.id, b]));
   let owned = 0;
-  for (const hold of run.holds.values()) if (hold.expiresAt > clock && byId.get(hold.bookingId)!.buyer === buyer) owned++;
+  for (const hold of run.holds.values()) if (hold.expiresAt > clock.now && byId.get(hold.bookingId)!.buyer === buyer) owned++;
   for (const bookingId of run.sold.values()) if (byId.get(bookingId)!.buyer === buyer) owned++;
   return owned;
 }
@@ -194,7 +195,7 @@ async function freshRun(): Promise<Run> {
 // Steps: each calls the TicketLock as the routes do and checks its answer against the model.
 
 function fail(run: Run, message: string): never {
-  throw new Error(`${message}\n  at time +${Math.round((clock - runStartedAt) / 1000)}s after steps:\n    ${run.log.join('\n    ')}`);
+  throw new Error(`${message}\n  at time +${Math.round((clock.now - runStartedAt) / 1000)}s after steps:\n    ${run.log.join('\n    ')}`);
 }
 
 function same<T>(run: Run, actual: T, expected: T, what: string): void {
@@ -223,7 +224,7 @@ async function hold(run: Run, cmd: Extract<Command, { kind: 'hold' }>): Promise<
   }
   // Invariant 2: a seat whose hold ran out is free again at once, alarm or not.
   if (!outcome.ok) fail(run, `hold of free seats [${cmd.seats}] refused: ${JSON.stringify(outcome)}`);
-  const expiresAt = clock + cmd.ttlSeconds * 1000;
+  const expiresAt = clock.now + cmd.ttlSeconds * 1000;
   const totalCents = ticketIds.reduce((sum, id) => sum + run.prices.get(id)!, 0);
   same(
     run,
@@ -256,7 +257,7 @@ async function beginPayment(run: Run, booking: ModelBooking): Promise<number | n
     return null;
   }
   if (!started.ok) fail(run, `beginPayment ${label} refused though all its seats are free to it: ${started.reason}`);
-  booking.holdExpiresAt = Math.max(booking.expiresAt, clock);
+  booking.holdExpiresAt = Math.max(booking.expiresAt, clock.now);
   const expiresAt = booking.holdExpiresAt + GRACE_MS;
   booking.status = 'paying';
   booking.expiresAt = expiresAt;
@@ -273,7 +274,7 @@ async function settlePayment(run: Run, booking: ModelBooking, amountCents: numbe
     run.log.push(`  charge declined → paymentFailed ${label} (release: ${releaseOnDecline})`);
     if (booking.status !== 'paying') return;
     if (releaseOnDecline) return endHold(run, booking, 'cancelled');
-    const expiresAt = Math.max(clock, booking.holdExpiresAt ?? booking.expiresAt);
+    const expiresAt = Math.max(clock.now, booking.holdExpiresAt ?? booking.expiresAt);
     booking.holdExpiresAt = null;
     booking.status = 'pending';
     booking.expiresAt = expiresAt;
@@ -364,16 +365,16 @@ async function step(run: Run, cmd: Command): Promise<boolean> {
       // Time passes until this booking's hold runs out (exactly at expiresAt, which counts as out).
       const booking = pick(cmd.booking);
       if (!booking) return false;
-      clock = Math.max(clock, booking.expiresAt);
-      run.log.push(`time passes to #${run.bookings.indexOf(booking)}'s expiry (+${Math.round((clock - runStartedAt) / 1000)}s)`);
+      clock.now = Math.max(clock.now, booking.expiresAt);
+      run.log.push(`time passes to #${run.bookings.indexOf(booking)}'s expiry (+${Math.round((clock.now - runStartedAt) / 1000)}s)`);
       return true;
     }
     case 'advance':
-      clock += cmd.seconds * 1000;
-      run.log.push(`${cmd.seconds}s pass (+${Math.round((clock - runStartedAt) / 1000)}s)`);
+      clock.now += cmd.seconds * 1000;
+      run.log.push(`${cmd.seconds}s pass (+${Math.round((clock.now - runStartedAt) / 1000)}s)`);
       return true;
     case 'tick': {
-      const due = run.bookings.filter((b) => (b.status === 'pending' || b.status === 'paying') && b.expiresAt <= clock);
+      const due = run.bookings.filter((b) => (b.status === 'pending' || b.status === 'paying') && b.expiresAt <= clock.now);
       const ran = await runDurableObjectAlarm(run.lock);
       run.log.push(`alarm → ${ran ? `ran, ${due.length} due` : 'none scheduled'}`);
       // Invariant 2: a hold that ran out always has an alarm coming to tidy it up.
@@ -469,7 +470,7 @@ async function checkInvariants(run: Run): Promise<void> {
   same(run, pg.bookings.map((b) => label(b.id)).sort(), confirmedInLock, 'bookings in Postgres vs confirmed in the TicketLock');
 
   // Invariant 2: a hold counts only until its expiry; what the seat map shows as reserved is exactly the live holds.
-  const live = [...run.holds].filter(([ticketId, h]) => h.expiresAt > clock && !run.sold.has(ticketId)).map(([ticketId]) => ticketId);
+  const live = [...run.holds].filter(([ticketId, h]) => h.expiresAt > clock.now && !run.sold.has(ticketId)).map(([ticketId]) => ticketId);
   same(run, sorted(snapshot.reserved), sorted(live), 'seatStatus().reserved (live holds only)');
   const unfinished = run.bookings.filter((b) => b.status === 'pending' || b.status === 'paying');
   if (unfinished.length) {
@@ -496,8 +497,8 @@ async function checkInvariants(run: Run): Promise<void> {
   for (const booking of run.bookings) {
     const name = `booking ${label(booking.id)}`;
     same(run, sorted(stored.bookingTickets.filter((bt) => bt.booking_id === booking.id).map((bt) => bt.ticket_id)), sorted(booking.ticketIds), `${name}'s tickets`);
-    const liveHolds = stored.holds.filter((h) => h.booking_id === booking.id && h.expires_at > clock).length;
-    const isLive = (booking.status === 'pending' || booking.status === 'paying') && booking.expiresAt > clock;
+    const liveHolds = stored.holds.filter((h) => h.booking_id === booking.id && h.expires_at > clock.now).length;
+    const isLive = (booking.status === 'pending' || booking.status === 'paying') && booking.expiresAt > clock.now;
     if (liveHolds !== (isLive ? booking.ticketIds.length : 0)) {
       fail(run, `invariant 4: ${name} (${booking.status}, ${booking.ticketIds.length} tickets) holds ${liveHolds} seats`);
     }
@@ -547,28 +548,13 @@ async function checkEveryFinishedRunInPostgres(): Promise<void> {
 
 /** One fast-check run: a fresh event and TicketLock, the commands in order, the invariants after each. */
 async function playRun(commands: Command[]): Promise<void> {
-  clock += 24 * 3600 * 1000;
-  runStartedAt = clock;
+  clock.now += 24 * 3600 * 1000;
+  runStartedAt = clock.now;
   const run = await freshRun();
   for (const cmd of commands) {
     if (await step(run, cmd)) await checkInvariants(run);
   }
   finishedRuns.push({ eventId: run.eventId, sold: [...run.sold], log: run.log });
-}
-
-/**
- * The TicketLock's clock while `work` runs: a year ahead, so real alarms never fire, and moved only
- * by the steps. A plain override rather than vi.spyOn, which would record every one of the many calls.
- */
-async function withTestClock<T>(work: () => Promise<T>): Promise<T> {
-  const realNow = Date.now;
-  clock = Math.max(clock, realNow() + 365 * 24 * 3600 * 1000);
-  Date.now = () => clock;
-  try {
-    return await work();
-  } finally {
-    Date.now = realNow;
-  }
 }
 
 describe('TicketLock under random interleavings (fast-check)', () => {
@@ -587,7 +573,7 @@ describe('TicketLock under random interleavings (fast-check)', () => {
 
   it(`keeps invariants 1–4 after every step (${NUM_RUNS} runs of up to ${MAX_STEPS} steps)`, { timeout: 120_000 }, async () => {
     const before = finishedRuns.length;
-    await withTestClock(() =>
+    await clock.during(() =>
       fc.assert(fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: MAX_STEPS }), playRun), {
         numRuns: NUM_RUNS,
         examples: [[REFUNDED_THEN_CONFIRMED]],

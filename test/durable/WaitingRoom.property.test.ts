@@ -44,7 +44,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { Fairness, QueueView, WaitingRoom } from '../../src/durable/WaitingRoom';
 import type { QueueSettings } from '../../src/queue/settings';
-import { adminToken, createEvent, env, unique } from '../helpers';
+import { adminToken, createEvent, env, TestClock, unique } from '../helpers';
 
 const NUM_RUNS = 300;
 /** Steps per run: a crowd of up to MAX_USERS joins, then up to MAX_STEPS - MAX_USERS random commands. */
@@ -187,7 +187,8 @@ interface Run {
   log: string[];
 }
 
-let clock = 0;
+/** The isolate's clock (the Worker's and the Durable Objects'), a year ahead and moved only by the steps. */
+const clock = new TestClock();
 let runStartedAt = 0;
 let eventId = '';
 let runCounter = 0;
@@ -222,14 +223,14 @@ function lineOf(run: Run): string[] {
 }
 
 function activeShoppers(run: Run): string[] {
-  return [...run.entries].filter(([, e]) => e.state === 'admitted' && e.expiresAt! > clock).map(([userId]) => userId);
+  return [...run.entries].filter(([, e]) => e.state === 'admitted' && e.expiresAt! > clock.now).map(([userId]) => userId);
 }
 
 const name = (run: Run, userId: string) => `u${run.userIds.indexOf(userId)}`;
 
 function fail(run: Run, message: string): never {
   throw new Error(
-    `${message}\n  run ${run.n} at +${Math.round((clock - runStartedAt) / 1000)}s (onSaleAt +${run.scenario.onSaleIn}s, lobby ${run.scenario.lobbyMinutes} min) after:\n    ${run.log.join('\n    ')}`,
+    `${message}\n  run ${run.n} at +${Math.round((clock.now - runStartedAt) / 1000)}s (onSaleAt +${run.scenario.onSaleIn}s, lobby ${run.scenario.lobbyMinutes} min) after:\n    ${run.log.join('\n    ')}`,
   );
 }
 
@@ -241,7 +242,7 @@ function same<T>(run: Run, actual: T, expected: T, what: string): void {
 
 /** Opens the lobby (nothing to model: the seed is known) and draws it once onSaleAt has come. */
 async function drawIfDue(run: Run): Promise<void> {
-  if (run.drawnAt !== null || clock < run.settings.onSaleAt) return;
+  if (run.drawnAt !== null || clock.now < run.settings.onSaleAt) return;
   const lobby = [...run.entries].filter(([, e]) => e.state === 'waiting' && e.seq === null).map(([userId]) => userId);
   const keyed = await Promise.all(
     lobby.map(async (userId) => {
@@ -252,9 +253,9 @@ async function drawIfDue(run: Run): Promise<void> {
   keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   keyed.forEach(({ userId }, i) => (run.entries.get(userId)!.seq = i + 1));
   run.nextSeq = keyed.length + 1;
-  run.drawnAt = clock;
+  run.drawnAt = clock.now;
   run.drawPids = keyed.map((k) => k.pid);
-  run.lastTickAt = clock;
+  run.lastTickAt = clock.now;
   run.intervalMaxRate = run.settings.admitPerMinute;
   run.log.push(`  (drawn: ${keyed.map((k) => name(run, k.userId)).join(', ') || 'nobody'})`);
   if (keyed.length >= 2) coverage.lobbyDraws++;
@@ -263,16 +264,16 @@ async function drawIfDue(run: Run): Promise<void> {
 /** What `status` must answer, the model's join applied. */
 async function join(run: Run, userId: string): Promise<Expected> {
   if (run.soldOut) return { state: 'sold_out' };
-  if (clock < lobbyOpensAt(run.settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(run.settings)) };
+  if (clock.now < lobbyOpensAt(run.settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(run.settings)) };
   await drawIfDue(run);
   const entry = run.entries.get(userId);
-  const keeps = entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.expiresAt! > clock));
+  const keeps = entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.expiresAt! > clock.now));
   if (!keeps) {
     if (entry) coverage.rejoins++;
-    run.entries.set(userId, { state: 'waiting', seq: run.drawnAt !== null ? run.nextSeq++ : null, awaySince: clock, admittedAt: null, expiresAt: null, admissionId: null });
+    run.entries.set(userId, { state: 'waiting', seq: run.drawnAt !== null ? run.nextSeq++ : null, awaySince: clock.now, admittedAt: null, expiresAt: null, admissionId: null });
   }
   const kept = run.entries.get(userId)!;
-  if (kept.state === 'waiting') kept.awaySince = clock;
+  if (kept.state === 'waiting') kept.awaySince = clock.now;
   return expectedView(run, userId);
 }
 
@@ -346,7 +347,7 @@ async function tickModel(run: Run, rows: Row[], again: boolean): Promise<void> {
   // A place lapses at a tick GRACE_MS or more after the last poll (the room drops `away_since <= now - grace`).
   const lapsed: string[] = [];
   for (const [userId, e] of run.entries) {
-    if (e.state === 'waiting' && e.awaySince <= clock - GRACE_MS) {
+    if (e.state === 'waiting' && e.awaySince <= clock.now - GRACE_MS) {
       e.state = 'left';
       lapsed.push(name(run, userId));
     }
@@ -355,7 +356,7 @@ async function tickModel(run: Run, rows: Row[], again: boolean): Promise<void> {
     run.log.push(`  (lapsed: ${lapsed.join(', ')})`);
     coverage.lapses++;
   }
-  const admits = run.drawnAt !== null && clock >= run.settings.onSaleAt;
+  const admits = run.drawnAt !== null && clock.now >= run.settings.onSaleAt;
   if (!admits) {
     if (newlyAdmitted.length) fail(run, `invariant 2: admitted ${newlyAdmitted.map((r) => name(run, r.user_id))} before the sale opened (onSaleAt +${run.scenario.onSaleIn}s)`);
     return;
@@ -373,7 +374,7 @@ async function tickModel(run: Run, rows: Row[], again: boolean): Promise<void> {
     fail(run, `invariant ${k > places ? 2 : 3}: admitted ${k} at once with ${active} active, maxActive ${s.maxActive}, ${SEATS} unsold, ${line.length} waiting, at most ${cap(s.admitPerMinute)} saved up (${s.admitPerMinute}/min)`);
   }
   // And it does admit what the time since the last tick alone pays for (the credit saved before is never negative).
-  const dt = clock - run.lastTickAt!;
+  const dt = clock.now - run.lastTickAt!;
   const earned = Math.floor(Math.min(cap(s.admitPerMinute), dt * (s.admitPerMinute / MINUTE) * (1 - 1e-9)));
   const lower = Math.min(earned, places);
   if (k < lower) fail(run, `invariant 3: admitted only ${k} though ${dt / 1000}s at ${s.admitPerMinute}/min earned ${earned}, with room for ${places} (${active} active, maxActive ${s.maxActive}, ${line.length} waiting)`);
@@ -385,7 +386,7 @@ async function tickModel(run: Run, rows: Row[], again: boolean): Promise<void> {
   }
   for (const r of newlyAdmitted) {
     const e = run.entries.get(r.user_id)!;
-    Object.assign(e, { state: 'admitted', admittedAt: clock, expiresAt: clock + s.tokenMinutes * MINUTE, admissionId: r.admission_id });
+    Object.assign(e, { state: 'admitted', admittedAt: clock.now, expiresAt: clock.now + s.tokenMinutes * MINUTE, admissionId: r.admission_id });
     run.pastAdmissionIds.set(r.user_id, [...(run.pastAdmissionIds.get(r.user_id) ?? []), r.admission_id!]);
   }
   run.admissions += k;
@@ -393,12 +394,12 @@ async function tickModel(run: Run, rows: Row[], again: boolean): Promise<void> {
   if (k > 0) run.maxActiveAtLastAdmission = s.maxActive;
   run.rateBound += (dt * run.intervalMaxRate) / MINUTE;
   run.intervalMaxRate = s.admitPerMinute;
-  run.lastTickAt = clock;
+  run.lastTickAt = clock.now;
   if (k) run.log.push(`  (admitted: ${newlyAdmitted.map((r) => name(run, r.user_id)).join(', ')})`);
 }
 
 async function tick(run: Run, ms: number, twice: boolean, label: string): Promise<void> {
-  clock += ms;
+  clock.now += ms;
   run.log.push(`${label}${twice ? ', alarm twice' : ''}`);
   const [first, second] = await runInDurableObject(run.room, async (room, state) => {
     await room.alarm();
@@ -499,11 +500,11 @@ async function step(run: Run, cmd: Command): Promise<boolean> {
 async function checkInvariants(run: Run): Promise<void> {
   const opensAt = lobbyOpensAt(run.settings);
   // `status` joins whoever is not in line: ask only those in line (or everyone, where it joins nobody).
-  const ask = run.soldOut || clock < opensAt
+  const ask = run.soldOut || clock.now < opensAt
     ? run.userIds
     : run.userIds.filter((u) => {
         const e = run.entries.get(u);
-        return e && (e.state === 'waiting' || (e.state === 'admitted' && e.expiresAt! > clock));
+        return e && (e.state === 'waiting' || (e.state === 'admitted' && e.expiresAt! > clock.now));
       });
   const snapshot = await runInDurableObject(run.room, async (room, state) => {
     const fairness = await room.fairness();
@@ -537,7 +538,7 @@ async function checkInvariants(run: Run): Promise<void> {
   const line = lineOf(run);
   same(run, storedLine.map((r) => name(run, r.user_id)), line.map((u) => name(run, u)), 'invariant 1/4: the line in order');
   const views = new Map(snapshot.views);
-  for (const userId of ask) same(run, observed(views.get(userId)!), run.soldOut || clock < opensAt ? (run.soldOut ? { state: 'sold_out' } : { state: 'closed', opensAt: iso(opensAt) }) : expectedView(run, userId), `invariant 1: status of ${name(run, userId)}`);
+  for (const userId of ask) same(run, observed(views.get(userId)!), run.soldOut || clock.now < opensAt ? (run.soldOut ? { state: 'sold_out' } : { state: 'closed', opensAt: iso(opensAt) }) : expectedView(run, userId), `invariant 1: status of ${name(run, userId)}`);
   const positions = storedLine.map((r) => views.get(r.user_id)).map((v) => (v?.state === 'waiting' ? v.position : null));
   if (!run.soldOut) same(run, positions, storedLine.map((_, i) => i + 1), 'invariant 1: positions reported for the line, in the order of its places');
   for (const [userId, view] of views) {
@@ -545,7 +546,7 @@ async function checkInvariants(run: Run): Promise<void> {
   }
 
   // Invariant 2: active shoppers within maxActive (as of the last admission) and the unsold seats; nobody in before the sale.
-  const active = snapshot.rows.filter((r) => r.state === 'admitted' && r.token_expires_at! > clock).length;
+  const active = snapshot.rows.filter((r) => r.state === 'admitted' && r.token_expires_at! > clock.now).length;
   if (run.maxActiveAtLastAdmission !== null && active > run.maxActiveAtLastAdmission) fail(run, `invariant 2: ${active} active shoppers, maxActive ${run.maxActiveAtLastAdmission}`);
   if (active > SEATS) fail(run, `invariant 2: ${active} active shoppers for ${SEATS} unsold seats`);
   const early = snapshot.rows.filter((r) => r.admitted_at !== null && r.admitted_at < run.settings.onSaleAt);
@@ -553,7 +554,7 @@ async function checkInvariants(run: Run): Promise<void> {
 
   // Invariant 3: admissions within the rate over clock time since the draw, plus what can be saved up.
   if (run.admissions > run.rateBound + run.maxCap + 1e-6) {
-    fail(run, `invariant 3: ${run.admissions} admitted since the draw ${(clock - run.drawnAt!) / 1000}s ago; the rates in force allow ${run.rateBound.toFixed(3)} + ${run.maxCap} saved up`);
+    fail(run, `invariant 3: ${run.admissions} admitted since the draw ${(clock.now - run.drawnAt!) / 1000}s ago; the rates in force allow ${run.rateBound.toFixed(3)} + ${run.maxCap} saved up`);
   }
 
   // Invariant 5: the seed's hash is published when the lobby opens; the seed and the draw at the sale.
@@ -562,7 +563,7 @@ async function checkInvariants(run: Run): Promise<void> {
   same(
     run,
     { eventId: f.eventId, lobbyOpensAt: f.lobbyOpensAt, onSaleAt: f.onSaleAt, published: f.seedHash !== null, seed: f.seed !== null, draw: f.draw !== null },
-    { eventId, lobbyOpensAt: iso(opensAt), onSaleAt: iso(run.settings.onSaleAt), published: clock >= opensAt, seed: drawn, draw: drawn },
+    { eventId, lobbyOpensAt: iso(opensAt), onSaleAt: iso(run.settings.onSaleAt), published: clock.now >= opensAt, seed: drawn, draw: drawn },
     'invariant 5: what fairness() publishes',
   );
   if (f.seedHash !== null) {
@@ -605,8 +606,8 @@ const coverage = {
 };
 
 async function playRun(sc: Scenario): Promise<void> {
-  clock += 24 * 3600 * 1000;
-  runStartedAt = clock;
+  clock.now += 24 * 3600 * 1000;
+  runStartedAt = clock.now;
   const n = ++runCounter;
   const room = env.WAITING_ROOM.getByName(`${ROOM_PREFIX}${n}`);
   const seed = hexOf(sc.seed);
@@ -617,7 +618,7 @@ async function playRun(sc: Scenario): Promise<void> {
     maxActive: sc.maxActive,
     tokenMinutes: sc.tokenMinutes,
     lobbyMinutes: sc.lobbyMinutes,
-    onSaleAt: sc.onSaleIn === 0 ? clock - 1000 : clock + sc.onSaleIn * 1000,
+    onSaleAt: sc.onSaleIn === 0 ? clock.now - 1000 : clock.now + sc.onSaleIn * 1000,
     version: FIRST_VERSION,
   };
   const run: Run = {
@@ -660,21 +661,6 @@ async function playRun(sc: Scenario): Promise<void> {
   if (run.admissions > 0) coverage.runsWithAdmissions++;
 }
 
-/**
- * The clock of this isolate (the room's and the TicketLock's) while `work` runs: a year ahead, so
- * real alarms never fire, and moved only by the steps.
- */
-async function withTestClock<T>(work: () => Promise<T>): Promise<T> {
-  const realNow = Date.now;
-  clock = Math.max(clock, realNow() + 365 * 24 * 3600 * 1000);
-  Date.now = () => clock;
-  try {
-    return await work();
-  } finally {
-    Date.now = realNow;
-  }
-}
-
 describe('WaitingRoom under random sequences of joins, ticks, settings and finishes (fast-check)', () => {
   beforeAll(async () => {
     const admin = await adminToken();
@@ -691,7 +677,7 @@ describe('WaitingRoom under random sequences of joins, ticks, settings and finis
     `keeps its line, its admission bounds and its published draw after every step (${NUM_RUNS} runs of up to ${MAX_STEPS} steps)`,
     { timeout: 120_000 },
     async () => {
-      await withTestClock(() =>
+      await clock.during(() =>
         fc.assert(fc.asyncProperty(scenario, playRun), {
           numRuns: NUM_RUNS,
           // Shrinking a failure is stopped in time to report the smallest counterexample found so far.
