@@ -4,6 +4,7 @@ import type { Bindings } from '../env';
 import { withDb } from '../db/client';
 import { bookings, tickets } from '../db/schema';
 import { writeConfirmedBooking } from '../db/bookings';
+import { assertServesEvent } from './object-name';
 import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
 
 export interface SeatStatusSnapshot {
@@ -668,6 +669,7 @@ export class TicketLock extends DurableObject<Bindings> {
    * arrive during the load wait for the same promise instead of the object stalling on outside I/O.
    */
   private ensureLoaded(eventId: string): Promise<void> {
+    assertServesEvent(this.ctx, eventId, 'TicketLock');
     const loaded = this.sql.exec(`SELECT 1 FROM meta WHERE key = 'loaded_from_postgres'`).toArray().length > 0;
     if (loaded) return Promise.resolve();
     this.loading ??= this.loadTickets(eventId).finally(() => {

@@ -22,13 +22,14 @@ export const idempotentBookingPosts: MiddlewareHandler<AppEnv> = async (c, next)
   if (!KEY_PATTERN.test(header)) {
     throw new ApiError(400, 'validation_failed', 'Idempotency-Key must be 1–255 visible ASCII characters.', [{ field: 'Idempotency-Key', message: 'invalid' }]);
   }
-  const target = c.req.path.replace(/^\/api\/bookings\//, '').split('/')[0] ?? '';
+  // The same canonical spelling the routes use, so a key is found whatever the spelling of the id.
+  const target = (c.req.path.replace(/^\/api\/bookings\//, '').split('/')[0] ?? '').toLowerCase();
   const eventId = UUID.test(target) ? target : eventIdOfBooking(target);
   if (!eventId) return next();
 
   const lock = c.env.TICKET_LOCK.getByName(eventId);
   const key = `${user.id}:${header}`;
-  const fingerprint = await sha256(`${c.req.method} ${c.req.path}\n${await c.req.raw.clone().text()}`);
+  const fingerprint = await sha256(`${c.req.method} ${c.req.path.toLowerCase()}\n${await c.req.raw.clone().text()}`);
   const claim = await lock.claimIdempotencyKey(key, fingerprint);
   if (claim.state === 'mismatch') {
     throw new ApiError(422, 'idempotency_key_reused', 'This Idempotency-Key was already used for a different request; use a new key.');

@@ -11,7 +11,7 @@ import { queueSettingsOf } from '../queue/settings';
 import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, updateEvent, venueSectionNames } from '../db/organizer';
 import { purge } from '../lib/edge-cache';
 import { eventDocumentKey } from './events';
-import { parseBody, parseId, text } from '../validation';
+import { canonicalId, parseBody, parseId, text } from '../validation';
 import { readScannedCode, type TicketClaims } from '../tickets/codes';
 
 const MAX_VENUE_SEATS = 100_000;
@@ -62,8 +62,8 @@ const queueSettings = z.object({
 const eventFields = {
   name: text(200),
   description: z.string().trim().max(5000).optional(),
-  performerId: z.uuid(),
-  venueId: z.uuid(),
+  performerId: canonicalId(),
+  venueId: canonicalId(),
   startsAt: isoDateTime,
   onSaleAt: isoDateTime.optional(),
   status: z.enum(['draft', 'published', 'cancelled']).optional(),

@@ -9,7 +9,7 @@ import { bookingsOfUser } from '../db/bookings';
 import { eventDocument } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
-import { parseBody, parseId } from '../validation';
+import { canonicalId, parseBody, parseId } from '../validation';
 import { requireAdmission } from '../queue/admission';
 import { rotatingCode, rotationSecondsLeft, ticketCode } from '../tickets/codes';
 
@@ -17,7 +17,7 @@ const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(
 
 const holdBody = z.object({
   ticketIds: z
-    .array(z.string().max(100))
+    .array(canonicalId('must be a ticket id'))
     .min(1, 'choose at least one ticket')
     .max(10, 'at most 10 tickets per booking')
     .refine((ids) => new Set(ids).size === ids.length, 'tickets must be distinct'),
@@ -53,9 +53,12 @@ async function toBookingJson(env: Bindings, booking: BookingState, document: Eve
 /** The booking, if it exists and the caller may see it; anything else is simply not found. */
 async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: boolean): Promise<BookingState> {
   const user = requireUser(c);
-  const eventId = eventIdOfBooking(bookingId);
+  const canonicalBookingId = bookingId.toLowerCase();
+  const eventId = eventIdOfBooking(canonicalBookingId);
   if (!eventId) throw notFound('booking');
-  const booking = await c.env.TICKET_LOCK.getByName(eventId).getBooking(eventId, bookingId);
+  // Only an event the catalog knows has a TicketLock: a made-up booking id must not create one.
+  if (!(await eventDocument(c, eventId))) throw notFound('booking');
+  const booking = await c.env.TICKET_LOCK.getByName(eventId).getBooking(eventId, canonicalBookingId);
   if (!booking || (booking.userId !== user.id && !(allowAdmin && isAdmin(c)))) throw notFound('booking');
   return booking;
 }
@@ -149,7 +152,7 @@ export const bookingRoutes = new Hono<AppEnv>()
   })
   .get('/:bookingId/tickets/:ticketId/rotating', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), false);
-    const ticketId = c.req.param('ticketId');
+    const ticketId = parseId(c.req.param('ticketId'), 'ticket');
     if (booking.status !== 'confirmed' || !booking.ticketIds.includes(ticketId)) throw notFound('ticket');
     const ids = { ticketId, eventId: booking.eventId, bookingId: booking.bookingId };
     const now = Date.now();
