@@ -12,6 +12,14 @@ export function cacheKey(path: string): string {
 // cache at once, and they should cost one database session, not hundreds.
 const inFlight = new Map<string, Promise<unknown>>();
 
+/**
+ * Stale-if-error: a copy is fresh for its TTL, then kept this much longer to answer while the
+ * load behind it fails (Postgres down), so event pages outlive an outage of up to an hour.
+ */
+const STALE_IF_ERROR_SECONDS = 3600;
+/** When the copy stops being fresh, by the Worker's clock (the Cache API's expiry is the stale limit). */
+const FRESH_UNTIL_HEADER = 'X-Fresh-Until';
+
 export async function cachedJson<T>(
   ctx: Pick<ExecutionContext, 'waitUntil'>,
   key: string,
@@ -20,19 +28,40 @@ export async function cachedJson<T>(
 ): Promise<T | null> {
   const cache = caches.default;
   const hit = await cache.match(key);
-  if (hit) return (await hit.json()) as T;
-  const pending = inFlight.get(key) as Promise<T | null> | undefined;
-  if (pending) return pending;
-  const loading = load().finally(() => inFlight.delete(key));
-  inFlight.set(key, loading);
-  const value = await loading;
-  if (value !== null) {
-    const response = new Response(JSON.stringify(value), {
-      headers: { 'Content-Type': 'application/json', 'Cache-Control': `public, max-age=${ttlSeconds}` },
-    });
-    ctx.waitUntil(cache.put(key, response));
+  let stale: { value: T } | null = null;
+  if (hit) {
+    const value = (await hit.json()) as T;
+    const freshUntil = Number(hit.headers.get(FRESH_UNTIL_HEADER) ?? Infinity);
+    const now = Date.now();
+    if (now < freshUntil) return value;
+    if (now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
   }
-  return value;
+  let loading = inFlight.get(key) as Promise<T | null> | undefined;
+  if (!loading) {
+    loading = load()
+      .then((value) => {
+        if (value !== null) {
+          const response = new Response(JSON.stringify(value), {
+            headers: {
+              'Content-Type': 'application/json',
+              'Cache-Control': `public, max-age=${ttlSeconds + STALE_IF_ERROR_SECONDS}`,
+              [FRESH_UNTIL_HEADER]: String(Date.now() + ttlSeconds * 1000),
+            },
+          });
+          ctx.waitUntil(cache.put(key, response));
+        }
+        return value;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, loading);
+  }
+  if (!stale) return loading;
+  try {
+    return await loading;
+  } catch (error) {
+    console.warn(`edge cache: answering a stale copy of ${key}, its load failed`, error);
+    return stale.value;
+  }
 }
 
 export async function purge(key: string): Promise<void> {
