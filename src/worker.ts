@@ -13,6 +13,7 @@ import { queueRoutes } from './routes/queue';
 import { adminRoutes } from './routes/admin';
 import { bookingRoutes } from './routes/bookings';
 import { paymentRoutes } from './routes/payments';
+import { docsRoutes } from './routes/docs';
 import { idempotentBookingPosts } from './lib/idempotency';
 
 export { TicketLock } from './durable/TicketLock';
@@ -43,6 +44,7 @@ app.route('/api/admin', adminRoutes);
 app.use('/api/bookings/*', idempotentBookingPosts);
 app.route('/api/bookings', bookingRoutes);
 app.route('/api/payments', paymentRoutes);
+app.route('/api', docsRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));
 

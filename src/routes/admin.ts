@@ -16,13 +16,13 @@ import { readScannedCode, type TicketClaims } from '../tickets/codes';
 
 const MAX_VENUE_SEATS = 100_000;
 
-const performerBody = z.object({
+export const performerBody = z.object({
   name: text(200),
   genre: text(100).optional(),
   bio: z.string().trim().max(5000).optional(),
 });
 
-const venueBody = z
+export const venueBody = z
   .object({
     name: text(200),
     city: text(100),
@@ -76,12 +76,12 @@ const eventFields = {
   queue: queueSettings.optional(),
 };
 
-const createEventBody = z.object(eventFields).refine((e) => !e.onSaleAt || e.onSaleAt.getTime() <= e.startsAt.getTime(), {
+export const createEventBody = z.object(eventFields).refine((e) => !e.onSaleAt || e.onSaleAt.getTime() <= e.startsAt.getTime(), {
   message: 'must not be after startsAt',
   path: ['onSaleAt'],
 });
 
-const patchEventBody = z
+export const patchEventBody = z
   .object({ ...eventFields, queue: queueSettings.partial().optional() })
   .partial()
   .strict()
@@ -99,7 +99,7 @@ function queueColumns(queue: Partial<z.infer<typeof queueSettings>> | undefined)
 }
 
 // Scanners that type like a keyboard end the code with a newline.
-const scanBody = z.object({ code: z.string().trim().min(1).max(500) });
+export const scanBody = z.object({ code: z.string().trim().min(1).max(500) });
 
 interface Admission {
   result: 'admitted' | 'already_admitted' | 'invalid';

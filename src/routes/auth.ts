@@ -14,13 +14,13 @@ import { parseBody, text } from '../validation';
 
 const email = z.string().trim().max(254).pipe(z.email('must be an email address'));
 
-const signupBody = z.object({
+export const signupBody = z.object({
   email,
   password: z.string().min(8, 'must be at least 8 characters').max(200, 'must be at most 200 characters'),
   name: text(100),
 });
 
-const loginBody = z.object({
+export const loginBody = z.object({
   email: z.string().trim().min(1).max(254),
   password: z.string().min(1).max(200),
 });

@@ -15,7 +15,7 @@ import { rotatingCode, rotationSecondsLeft, ticketCode } from '../tickets/codes'
 
 const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(200) });
 
-const holdBody = z.object({
+export const holdBody = z.object({
   ticketIds: z
     .array(canonicalId('must be a ticket id'))
     .min(1, 'choose at least one ticket')
@@ -24,7 +24,7 @@ const holdBody = z.object({
   paymentDetails: paymentDetails.optional(),
 });
 
-const payBody = z.object({ paymentDetails });
+export const payBody = z.object({ paymentDetails });
 
 /** A booking as API.md shows it; seat names come from the cached seat layout. */
 async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {

@@ -45,7 +45,7 @@ const dateBound = z
     return { from, until: new Date(from.getTime() + (isoDate.test(value) ? DAY_MS : 1)) };
   });
 
-const searchQuery = z
+export const searchQuery = z
   .object({
     keyword: z.string().trim().max(200, 'must be at most 200 characters').optional(),
     start: dateBound.optional(),

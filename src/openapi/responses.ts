@@ -1,0 +1,190 @@
+// What the API answers, as zod schemas: src/openapi/document.ts turns them into the OpenAPI
+// document's response schemas, and the authorization matrix test parses real answers with them,
+// so a response that drifts from its description fails a test. A leaf module: it imports nothing
+// of the app, so any file may use it.
+import { z } from 'zod';
+
+const id = z.string().describe('An opaque id (a lower-case UUID for everything but bookings).');
+const isoTime = z.string().describe('ISO 8601 date-time in UTC.');
+const cents = z.number().int();
+const currency = z.string().describe('ISO 4217 code, e.g. USD.');
+
+export const errorCodes = [
+  'validation_failed',
+  'unauthenticated',
+  'invalid_credentials',
+  'forbidden',
+  'queue_required',
+  'not_found',
+  'email_taken',
+  'tickets_unavailable',
+  'booking_not_pending',
+  'ticket_limit',
+  'hold_expired',
+  'payload_too_large',
+  'upgrade_required',
+  'payment_declined',
+  'rate_limited',
+  'idempotency_key_reused',
+  'idempotency_in_progress',
+  'unavailable',
+  'internal',
+] as const;
+
+export const errorResponse = z.object({
+    error: z.object({
+      // Open to codes added later: clients branch on the ones they know.
+      code: z.string().regex(/^[a-z]+(_[a-z]+)*$/).describe(`snake_case; one of ${errorCodes.join(', ')} (or a later addition)`),
+      message: z.string().min(1).describe('Text a person can read; never a stack trace or SQL.'),
+      details: z.unknown().optional().describe('For validation: a list of { field, message }.'),
+    }),
+  });
+
+export const userJson = z.object({ id, email: z.string(), name: z.string(), role: z.enum(['customer', 'admin']) });
+
+export const sessionResponse = z.object({ user: userJson, token: z.string().describe('Send as `Authorization: Bearer <token>`.') });
+export const meResponse = z.object({ user: userJson });
+
+export const healthResponse = z.object({ ok: z.boolean(), db: z.enum(['ok', 'down']) });
+
+export const queueSettingsJson = z.object({
+  enabled: z.boolean(),
+  admitPerMinute: z.number().int(),
+  maxActive: z.number().int(),
+  tokenMinutes: z.number().int(),
+  lobbyMinutes: z.number().int(),
+});
+
+export const eventJson = z
+  .object({
+    id,
+    name: z.string(),
+    description: z.string().nullable(),
+    startsAt: isoTime,
+    onSaleAt: isoTime,
+    status: z.enum(['draft', 'published', 'cancelled']),
+    performerId: id,
+    venueId: id,
+    currency,
+    prices: z.record(z.string(), cents),
+    queue: queueSettingsJson,
+  });
+
+export const venueJson = z
+  .object({ id, name: z.string(), city: z.string(), address: z.string().nullable(), capacity: z.number().int() })
+  ;
+
+export const performerJson = z.object({ id, name: z.string(), genre: z.string().nullable() });
+
+export const eventView = z.object({
+  event: eventJson,
+  venue: venueJson,
+  performer: performerJson,
+  tickets: z.array(
+    z.object({
+      id,
+      section: z.string(),
+      row: z.string().nullable(),
+      seat: z.number().int().nullable(),
+      priceCents: cents,
+      currency,
+      status: z.enum(['available', 'reserved', 'booked']),
+    }),
+  ),
+});
+
+export const searchResponse = z.object({
+  events: z.array(
+    z.object({
+      id,
+      name: z.string(),
+      startsAt: isoTime,
+      status: z.enum(['draft', 'published', 'cancelled']),
+      venue: z.object({ id, name: z.string(), city: z.string() }),
+      performer: z.object({ id, name: z.string() }),
+      minPriceCents: cents.nullable(),
+      currency,
+    }),
+  ),
+  page: z.number().int(),
+  pageSize: z.number().int(),
+  total: z.number().int(),
+});
+
+export const bookingJson = z
+  .object({
+    bookingId: id,
+    status: z.enum(['pending', 'confirmed', 'cancelled', 'expired', 'refunded']),
+    eventId: id,
+    ticketIds: z.array(id),
+    seats: z.array(z.number().int()).optional(),
+    tickets: z.array(
+      z.object({
+        id,
+        section: z.string().nullable(),
+        row: z.string().nullable(),
+        seat: z.number().int().nullable(),
+        priceCents: cents.nullable(),
+        code: z.string().nullable().describe('The ticket\'s signed QR text, on a confirmed booking; null otherwise.'),
+      }),
+    ),
+    totalCents: cents,
+    currency,
+    expiresAt: isoTime.nullable(),
+    confirmedAt: isoTime.nullable(),
+    refunded: z.boolean(),
+  });
+
+export const myBookingsResponse = z.object({ bookings: z.array(bookingJson) });
+
+export const rotatingCodeResponse = z.object({ code: z.string(), rotating: z.string(), validForSeconds: z.number().int() });
+
+export const queueStatusResponse = z
+  .object({
+    state: z.enum(['none', 'off', 'waiting', 'admitted', 'closed', 'sold_out']),
+    position: z.number().int().nullable(),
+    ahead: z.number().int().nullable(),
+    etaSeconds: z.number().int().nullable(),
+    token: z.string().nullable(),
+    expiresAt: isoTime.nullable(),
+    lobby: z.boolean().optional(),
+    onSaleAt: isoTime.optional(),
+    seedHash: z.string().optional(),
+    opensAt: isoTime.optional(),
+  });
+
+export const fairnessResponse = z.object({
+  eventId: id,
+  lobbyOpensAt: isoTime,
+  onSaleAt: isoTime,
+  seedHash: z.string().nullable(),
+  seed: z.string().nullable(),
+  draw: z.array(z.string()).nullable(),
+  recipe: z.string(),
+});
+
+export const performerCreated = z.object({ performer: performerJson.extend({ bio: z.string().nullable() }) });
+export const venueCreated = z.object({
+  venue: venueJson.extend({
+    sections: z.array(z.looseObject({ name: z.string() })),
+  }),
+});
+export const eventCreated = z.object({ event: eventJson, ticketCount: z.number().int() });
+export const eventUpdated = z.object({ event: eventJson });
+
+export const salesResponse = z.object({
+  sold: z.number().int(),
+  held: z.number().int(),
+  available: z.number().int(),
+  revenueCents: cents,
+  currency,
+});
+
+export const scanResponse = z.object({
+  result: z.enum(['admitted', 'already_admitted', 'invalid']),
+  ticket: z.object({ id, section: z.string(), row: z.string().nullable(), seat: z.number().int().nullable() }).nullable(),
+  eventId: id.nullable(),
+  admittedAt: isoTime.nullable(),
+});
+
+export const webhookResponse = z.object({ received: z.literal(true) });
