@@ -5,7 +5,7 @@
 // would bundle it. Everything is removed on close.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,8 +68,13 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
 
     const sessionSecret = randomBytes(32).toString('hex');
     const mf = new Miniflare({
-      modules: true,
-      scriptPath: join(out, 'worker.js'),
+      // wrangler writes the modules its [[rules]] make (all of them Text in wrangler.toml) beside worker.js.
+      modules: [
+        { type: 'ESModule', path: join(out, 'worker.js') },
+        ...readdirSync(out)
+          .filter((file) => file !== 'worker.js' && !file.endsWith('.map') && file !== 'README.md')
+          .map((file) => ({ type: 'Text' as const, path: join(out, file) })),
+      ],
       modulesRoot: out,
       compatibilityDate: '2026-04-20',
       compatibilityFlags: ['nodejs_compat'],
@@ -85,6 +90,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         HOLD_TTL_SECONDS: '600',
         MAX_TICKETS_PER_USER: '10',
         PAYMENT_PROVIDER: 'test',
+        ALLOW_TEST_PAYMENTS: 'true',
       },
       host: '127.0.0.1',
       port: 0,

@@ -1,14 +1,12 @@
-// A real browser (Debian's Chromium through playwright-core) against the Worker on the Workers
+// A real browser (Chromium through playwright-core, scripts/lib/browser.ts) against the Worker on the Workers
 // runtime: its EventSource follows the seat stream and its WebSocket waits in the queue, as a
 // page of the box office would. Runs in Node, not in workerd: see the `browser` project in
 // vitest.config.ts. (The callbacks of page.evaluate run in the page; they use only what the
 // Workers types also declare: fetch, EventSource, WebSocket.)
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/lib/browser';
 import { LOCAL_ADMIN, startLocalRuntime, type LocalRuntime } from '../../scripts/lib/local-runtime';
-
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('in a browser', () => {
   let runtime: LocalRuntime;
@@ -19,9 +17,8 @@ describe('in a browser', () => {
   let bookingId: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`No Chromium at ${CHROMIUM}: install it with \`apt-get install chromium\` (.ci/run does).`);
     runtime = await startLocalRuntime('browser', () => {});
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    browser = await launchChromium();
     page = await browser.newPage();
     await page.goto(`${runtime.base}/api/health`);
     // Signed in as the organizer by cookie, as the site's pages would be; an event with its waiting room on.
