@@ -12,6 +12,13 @@ function validationError(error: z.ZodError, where: string): ApiError {
 
 /** Parses the JSON body against `schema`; malformed JSON and wrong shapes are 400 `validation_failed`. */
 export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> {
+  // A form or a text/plain fetch from another site needs no CORS preflight; JSON does. (API.md's
+  // codes have no 415: a wrong type is bad input, named in the details like any other.)
+  if (!/^application\/([\w.-]+\+)?json\s*(;|$)/i.test(c.req.header('Content-Type') ?? '')) {
+    throw new ApiError(400, 'validation_failed', 'The request body must be JSON, sent with Content-Type: application/json.', [
+      { field: 'Content-Type', message: 'must be application/json' },
+    ]);
+  }
   let body: unknown;
   try {
     const text = await c.req.text();

@@ -15,6 +15,7 @@ import { bookingRoutes } from './routes/bookings';
 import { paymentRoutes } from './routes/payments';
 import { docsRoutes } from './routes/docs';
 import { idempotentBookingPosts } from './lib/idempotency';
+import { refuseCrossSiteCookieWrites } from './lib/cross-site';
 
 export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
@@ -32,6 +33,7 @@ app.use(
     },
   }),
 );
+app.use('/api/*', refuseCrossSiteCookieWrites);
 app.use('/api/*', loadSession);
 
 app.route('/api/health', healthRoutes);

@@ -243,7 +243,7 @@ describe('GET /api/me', () => {
 describe('POST /api/auth/logout', () => {
   it('answers 204 and clears the session cookie', async () => {
     const account = await registered();
-    const response = await api('/api/auth/logout', { method: 'POST', headers: { Cookie: `session=${account.token}` } });
+    const response = await api('/api/auth/logout', { method: 'POST', headers: { Cookie: `session=${account.token}`, Origin: 'http://box-office.test' } });
     expect(response.status).toBe(204);
     expect(await response.text()).toBe('');
     const cookie = sessionCookie(response);

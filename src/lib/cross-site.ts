@@ -1,0 +1,38 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie } from 'hono/cookie';
+import type { AppEnv } from '../env';
+import { forbidden } from '../errors';
+import { SESSION_COOKIE } from '../auth/session';
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** The browser attaches the cookie; it never attaches a Bearer token (which then wins, see src/auth/session.ts). */
+function cookieBorne(c: Context<AppEnv>): boolean {
+  if (c.req.header('Authorization')?.startsWith('Bearer ')) return false;
+  return getCookie(c, SESSION_COOKIE) !== undefined;
+}
+
+/**
+ * Each header a browser sent must name our own pages, and at least one must be there: every
+ * current browser sends Origin on an unsafe request, so one with neither is not from our pages.
+ * `same-site` is refused too: a sibling subdomain is not this site.
+ */
+function fromOwnPages(c: Context<AppEnv>): boolean {
+  const site = c.req.header('Sec-Fetch-Site');
+  const origin = c.req.header('Origin');
+  if (site === undefined && origin === undefined) return false;
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  return origin === undefined || origin === new URL(c.req.url).origin;
+}
+
+/**
+ * Any site can make a browser send our session cookie with a form or a fetch, so a state change
+ * the cookie authenticates must come from our own pages. Bearer-authenticated clients and the
+ * Stripe webhook (no cookie, a signature) are not cookie-borne and pass.
+ */
+export const refuseCrossSiteCookieWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!SAFE_METHODS.has(c.req.method) && cookieBorne(c) && !fromOwnPages(c)) {
+    throw forbidden('A change signed in by the session cookie must come from this site\'s own pages; other clients send Authorization: Bearer.');
+  }
+  await next();
+};
