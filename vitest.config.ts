@@ -69,6 +69,8 @@ export default defineConfig(async () => {
   // and so start a second proxy, once per project.
   const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 };
   return {
+          // The offline payment provider works only where this says so (never in a deployment).
+          ALLOW_TEST_PAYMENTS: 'true',
     test: {
       globalSetup: ['./test/global-setup.ts'],
       projects: [

@@ -21,7 +21,7 @@ const WORKER_ENV_FILE = join(DATA_DIR, 'worker.env');
 const HEALTH_TIMEOUT_MS = 60_000;
 
 /** Passed to the Worker when set; wrangler.toml has defaults for the first three. */
-const WORKER_SETTINGS = ['HOLD_TTL_SECONDS', 'MAX_TICKETS_PER_USER', 'PAYMENT_PROVIDER', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'];
+const WORKER_SETTINGS = ['HOLD_TTL_SECONDS', 'MAX_TICKETS_PER_USER', 'PAYMENT_PROVIDER', 'ALLOW_TEST_PAYMENTS', 'STRIPE_SECRET_KEY', 'STRIPE_WEBHOOK_SECRET'];
 const GENERATED_SECRETS = ['SESSION_SECRET', 'TICKET_SIGNING_KEY'] as const;
 /** Read by this script only. */
 const DEV_SETTINGS = ['DATABASE_URL', 'DEV_ADMIN_EMAIL', 'DEV_ADMIN_PASSWORD', 'PORT'];
@@ -237,6 +237,8 @@ async function main() {
   cleanups.push({ name: 'database proxy', run: () => proxy.close() });
 
   const workerVars: Record<string, string> = {
+    // A deployed Worker refuses the offline payment provider; this local one allows it.
+    ALLOW_TEST_PAYMENTS: 'true',
     ...settings.worker,
     ...settings.secrets,
     DATABASE_URL: database.workerDatabaseUrl,

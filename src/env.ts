@@ -13,6 +13,8 @@ export interface Bindings {
   HOLD_TTL_SECONDS?: string;
   MAX_TICKETS_PER_USER?: string;
   PAYMENT_PROVIDER?: string;
+  /** "true" lets PAYMENT_PROVIDER=test confirm bookings without money: set by `npm run dev` and the tests, never deployed. */
+  ALLOW_TEST_PAYMENTS?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
   /** Base URL of a local stand-in for Stripe's API (e.g. http://127.0.0.1:12111); unset in production. */

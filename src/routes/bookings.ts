@@ -69,6 +69,8 @@ async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: bo
  * processing leaves the booking pending, its hold extended, for the webhook to settle.
  */
 async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentMethodId: string, releaseOnDecline: boolean): Promise<BookingState> {
+  // A server that cannot take payments refuses before the hold changes (503 unavailable).
+  const provider = paymentProviderFor(c.env);
   const lock = c.env.TICKET_LOCK.getByName(booking.eventId);
   const started = await lock.beginPayment(booking.eventId, booking.bookingId);
   if (!started.ok) {
@@ -76,7 +78,6 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
     if (started.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'This booking is not waiting for payment.');
     throw notFound('booking');
   }
-  const provider = paymentProviderFor(c.env);
   const charge = await provider.charge({
     bookingId: booking.bookingId,
     amountCents: started.booking.totalCents,
@@ -113,6 +114,8 @@ export const bookingRoutes = new Hono<AppEnv>()
     if (Date.parse(document.event.onSaleAt) > Date.now()) throw forbidden(`Tickets go on sale at ${document.event.onSaleAt}.`);
 
     const { holdTtlSeconds, maxTicketsPerUser } = settings(c.env);
+    // Paying in the same call: no seat is held on a server that cannot take the payment.
+    if (body.paymentDetails) paymentProviderFor(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
     const admissionId = document.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
     const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
