@@ -1,8 +1,55 @@
-// The Workers Cache API as a small read-through cache of JSON documents. Keys are synthetic
-// URLs; a format version in the key lets a deploy that changes a document's shape ignore old
-// copies. `caches.default` is per data centre, so purges are local and a TTL bounds staleness
-// everywhere else.
+// The Workers Cache API as a small read-through cache of JSON documents, with a bounded copy in
+// the isolate in front of it. Keys are synthetic URLs; a format version in the key lets a deploy
+// that changes a document's shape ignore old copies. `caches.default` is per data centre (and a
+// no-op on *.workers.dev: production needs a route on a zone), so purges are local and a TTL
+// bounds staleness everywhere else. What the cache hands out is shared: callers never mutate it.
 const ORIGIN = 'https://edge-cache.box-office.internal';
+
+/** "No such thing" is remembered this long, so a flood of lookups of one missing id costs one query. */
+export const NOT_FOUND_TTL_SECONDS = 5;
+
+/**
+ * The isolate's own copies, fresh ones only (stale-if-error is the Cache API's job). Bounded by
+ * count and by size; documents bigger than MEMORY_ENTRY_MAX_BYTES stay in the Cache API only.
+ * Insertion order is recency order: a hit moves its entry to the end, eviction takes the front.
+ */
+const MEMORY_MAX_ENTRIES = 1000;
+const MEMORY_MAX_BYTES = 32 * 1024 * 1024;
+const MEMORY_ENTRY_MAX_BYTES = 1024 * 1024;
+const memory = new Map<string, { value: unknown; freshUntil: number; bytes: number }>();
+let memoryBytes = 0;
+
+function remember(key: string, value: unknown, freshUntil: number, bytes: number): void {
+  forget(key);
+  if (bytes > MEMORY_ENTRY_MAX_BYTES) return;
+  memory.set(key, { value, freshUntil, bytes });
+  memoryBytes += bytes;
+  for (const [oldest, entry] of memory) {
+    if (memory.size <= MEMORY_MAX_ENTRIES && memoryBytes <= MEMORY_MAX_BYTES) break;
+    memory.delete(oldest);
+    memoryBytes -= entry.bytes;
+  }
+}
+
+function forget(key: string): void {
+  const entry = memory.get(key);
+  if (!entry) return;
+  memory.delete(key);
+  memoryBytes -= entry.bytes;
+}
+
+/** The isolate's fresh copy: `undefined` when there is none (null is a remembered "not found"). */
+function recall(key: string, now: number): unknown {
+  const entry = memory.get(key);
+  if (!entry) return undefined;
+  if (now >= entry.freshUntil) {
+    forget(key);
+    return undefined;
+  }
+  memory.delete(key);
+  memory.set(key, entry);
+  return entry.value;
+}
 
 export function cacheKey(path: string): string {
   return `${ORIGIN}${path}`;
@@ -26,30 +73,40 @@ export async function cachedJson<T>(
   ttlSeconds: number,
   load: () => Promise<T | null>,
 ): Promise<T | null> {
+  const remembered = recall(key, Date.now());
+  if (remembered !== undefined) return remembered as T | null;
   const cache = caches.default;
   const hit = await cache.match(key);
   let stale: { value: T } | null = null;
   if (hit) {
-    const value = (await hit.json()) as T;
+    const body = await hit.text();
+    const value = JSON.parse(body) as T | null;
     const freshUntil = Number(hit.headers.get(FRESH_UNTIL_HEADER) ?? Infinity);
     const now = Date.now();
-    if (now < freshUntil) return value;
-    if (now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
+    if (now < freshUntil) {
+      remember(key, value, freshUntil, body.length);
+      return value;
+    }
+    if (value !== null && now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
   }
   let loading = inFlight.get(key) as Promise<T | null> | undefined;
   if (!loading) {
     loading = load()
       .then((value) => {
-        if (value !== null) {
-          const response = new Response(JSON.stringify(value), {
-            headers: {
-              'Content-Type': 'application/json',
-              'Cache-Control': `public, max-age=${ttlSeconds + STALE_IF_ERROR_SECONDS}`,
-              [FRESH_UNTIL_HEADER]: String(Date.now() + ttlSeconds * 1000),
-            },
-          });
-          ctx.waitUntil(cache.put(key, response));
-        }
+        // A "not found" is kept briefly and never served stale: the thing may be created any moment.
+        const freshSeconds = value === null ? Math.min(ttlSeconds, NOT_FOUND_TTL_SECONDS) : ttlSeconds;
+        const keepSeconds = value === null ? freshSeconds : ttlSeconds + STALE_IF_ERROR_SECONDS;
+        const body = JSON.stringify(value);
+        const freshUntil = Date.now() + freshSeconds * 1000;
+        remember(key, value, freshUntil, body.length);
+        const response = new Response(body, {
+          headers: {
+            'Content-Type': 'application/json',
+            'Cache-Control': `public, max-age=${keepSeconds}`,
+            [FRESH_UNTIL_HEADER]: String(freshUntil),
+          },
+        });
+        ctx.waitUntil(cache.put(key, response));
         return value;
       })
       .finally(() => inFlight.delete(key));
@@ -65,5 +122,6 @@ export async function cachedJson<T>(
 }
 
 export async function purge(key: string): Promise<void> {
+  forget(key);
   await caches.default.delete(key);
 }
