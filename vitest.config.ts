@@ -32,13 +32,21 @@ async function choosePlan(): Promise<TestDatabasePlan> {
 }
 
 /**
- * Test files that make Postgres unreachable. They run as a project of their own whose Worker
- * reaches the proxy under the path scope FAULT_SCOPE, and the proxy's fault switch refuses only
- * that scope's sessions: the other files keep running in parallel against the same proxy and
- * database, untouched by the outage. (A proxy-wide switch would fail whatever they happen to run
- * during the window; running these files last instead would serialize the suite for one test.)
+ * Test files that make Postgres unreachable or slow (test/faults.ts). They run as a project of
+ * their own whose Worker reaches the proxy under the path scope FAULT_SCOPE, and the proxy's fault
+ * switch refuses or delays only that scope's sessions: the other files keep running in parallel
+ * against the same proxy and database, untouched by the outage. (A proxy-wide switch would fail
+ * whatever they happen to run during the window; running these files last instead would serialize
+ * the suite for one test.)
  */
-const FAULT_INJECTION_TESTS = ['test/durable/confirm-retry.test.ts'];
+const FAULT_INJECTION_TESTS = [
+  'test/durable/confirm-retry.test.ts',
+  'test/durable/postgres-down.test.ts',
+  'test/durable/slow-postgres.test.ts',
+  'test/durable/ticketlock-replaced.test.ts',
+  // Slow writes are part of its model: confirmations stalled in the proxy while other steps run.
+  'test/durable/TicketLock.property.test.ts',
+];
 const FAULT_SCOPE = 'faults';
 
 /** A real browser against the Worker: these run in Node (they drive Chromium), not in workerd. */
@@ -62,6 +70,8 @@ export default defineConfig(async () => {
           SESSION_SECRET: 'test-session-secret-that-is-long-enough-0123456789',
           TICKET_SIGNING_KEY: 'test-ticket-signing-key-that-is-long-enough-0123',
           STRIPE_WEBHOOK_SECRET: 'whsec_test_secret_for_tests',
+          // The offline payment provider works only where this says so (never in a deployment).
+          ALLOW_TEST_PAYMENTS: 'true',
         },
       },
     });
@@ -69,8 +79,6 @@ export default defineConfig(async () => {
   // and so start a second proxy, once per project.
   const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 };
   return {
-          // The offline payment provider works only where this says so (never in a deployment).
-          ALLOW_TEST_PAYMENTS: 'true',
     test: {
       globalSetup: ['./test/global-setup.ts'],
       projects: [
@@ -80,7 +88,8 @@ export default defineConfig(async () => {
         },
         {
           plugins: [workers(`127.0.0.1:${plan.proxyPort}/${FAULT_SCOPE}`)],
-          test: { name: 'database-faults', include: FAULT_INJECTION_TESTS, ...timeouts },
+          // One file at a time: they share the scope, and one file's outage must not land in another's test.
+          test: { name: 'database-faults', include: FAULT_INJECTION_TESTS, fileParallelism: false, ...timeouts },
         },
         {
           // Node drives Chromium against the Worker on Miniflare (scripts/lib/local-runtime.ts).

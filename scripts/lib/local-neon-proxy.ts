@@ -6,13 +6,22 @@
 // PGlite is a single session: when `serializeSessions` is on, each WebSocket waits its turn
 // and holds the upstream alone until it closes, so transactions never interleave.
 //
-// With `faultControl` on, tests and local drills can make the database unreachable on demand:
+// With `faultControl` on, tests and local drills can make the database unreachable or slow on demand:
 //   POST /__faults {"databaseDown": true}          every new session is refused
 //   POST /<scope>/__faults {"databaseDown": true}  only sessions opened at /<scope>/... are
-//   GET  /__faults, GET /<scope>/__faults          {"scope", "databaseDown"} (+ "downScopes")
-// A scope is whatever path precedes the driver's own last segment (`/v1`), so a Worker whose
-// LOCAL_NEON_PROXY is `host:port/<scope>` lands in it; that lets one test run cut off its own
-// Worker while others keep using the same proxy (and, for PGlite, the same session queue).
+//   POST /<scope>/__faults {"delayMs": 300}        slow mode: each message a client of the scope sends
+//                                                  (startup, each statement, Sync, COMMIT…) is held
+//                                                  300 ms before it goes on to the database, in order
+//                                                  per connection; answers are not delayed. A change
+//                                                  applies to messages already waiting, so a long delay
+//                                                  stalls a write until it is lowered again. 0 turns it off.
+//   GET  /__faults, GET /<scope>/__faults          {"scope", "databaseDown", "delayMs"} (+ "downScopes")
+// Both fields may be sent together; each is optional. The switches of `/__faults` itself apply to
+// every scope (the larger delay wins). A scope is whatever path precedes the driver's own last
+// segment (`/v1`), so a Worker whose LOCAL_NEON_PROXY is `host:port/<scope>` lands in it; that lets
+// one test run cut off or slow down its own Worker while others keep using the same proxy (and, for
+// PGlite, the same session queue: a delayed session takes its turn only once its first message goes,
+// so a stalled one does not hold up the others before it has started).
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createConnection, type Socket } from 'node:net';
 import { WebSocketServer, type WebSocket, type RawData } from 'ws';
@@ -80,7 +89,8 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
   }
 
   server.on('connection', (ws: WebSocket, request: IncomingMessage) => {
-    if (options.faultControl && faults.isDown(scopeOf(request.url))) {
+    const scope = scopeOf(request.url);
+    if (options.faultControl && faults.isDown(scope)) {
       // What the driver sees when the proxy cannot reach the database: the socket opens, then drops.
       ws.terminate();
       return;
@@ -96,6 +106,8 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
       if (closed) return;
       closed = true;
       clearTimeout(watchdog);
+      // Messages still held by slow mode die with their client, as they would on a slow network.
+      delayed?.close();
       upstream?.destroy();
       if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.terminate();
       if (!released && upstream) {
@@ -109,41 +121,54 @@ export async function startLocalNeonProxy(options: LocalNeonProxyOptions): Promi
     // PGlite answers a Terminate message with silence where a server would hang up, so the
     // proxy ends the session itself when it sees one.
     const terminates = options.serializeSessions ? watchForTerminate(() => setImmediate(finish)) : undefined;
-    ws.on('message', (data: RawData) => {
-      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    let opened = false;
+    const forward = (chunk: Buffer) => {
       if (upstream) upstream.write(chunk);
       else pending.push(chunk);
       terminates?.(chunk);
+      if (!opened) {
+        opened = true;
+        openUpstream();
+      }
+    };
+    const delayed = options.faultControl ? faults.delayLine(scope, forward) : null;
+    ws.on('message', (data: RawData) => {
+      const chunk = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+      if (delayed) delayed.push(chunk);
+      else forward(chunk);
     });
     ws.on('close', finish);
     ws.on('error', finish);
 
-    const waitStarted = Date.now();
-    acquire().then(() => {
-      if (closed) { release(); return; }
-      const waited = Date.now() - waitStarted;
-      if (waited > 5_000) log(`a database session waited ${waited} ms for its turn`);
-      const socket = createConnection(options.upstream);
-      upstream = socket;
-      socket.setNoDelay(true);
-      socket.on('connect', () => {
-        for (const chunk of pending.splice(0)) socket.write(chunk);
-      });
-      socket.on('data', (chunk) => {
-        if (ws.readyState === ws.OPEN) ws.send(chunk);
-      });
-      socket.on('close', finish);
-      socket.on('error', (error) => {
-        log(`upstream database connection failed: ${error.message}`);
-        finish();
-      });
-      if (options.serializeSessions) {
-        watchdog = setTimeout(() => {
-          log(`closed a database session held for over ${SERIALIZED_SESSION_LIMIT_MS / 1000} s (a connection that was never ended?)`);
+    // The upstream is taken with the first message the client lets through (its startup message).
+    function openUpstream(): void {
+      const waitStarted = Date.now();
+      acquire().then(() => {
+        if (closed) { release(); return; }
+        const waited = Date.now() - waitStarted;
+        if (waited > 5_000) log(`a database session waited ${waited} ms for its turn`);
+        const socket = createConnection(options.upstream);
+        upstream = socket;
+        socket.setNoDelay(true);
+        socket.on('connect', () => {
+          for (const chunk of pending.splice(0)) socket.write(chunk);
+        });
+        socket.on('data', (chunk) => {
+          if (ws.readyState === ws.OPEN) ws.send(chunk);
+        });
+        socket.on('close', finish);
+        socket.on('error', (error) => {
+          log(`upstream database connection failed: ${error.message}`);
           finish();
-        }, SERIALIZED_SESSION_LIMIT_MS);
-      }
-    });
+        });
+        if (options.serializeSessions) {
+          watchdog = setTimeout(() => {
+            log(`closed a database session held for over ${SERIALIZED_SESSION_LIMIT_MS / 1000} s (a connection that was never ended?)`);
+            finish();
+          }, SERIALIZED_SESSION_LIMIT_MS);
+        }
+      });
+    }
   });
 
   const address = http.address();
@@ -177,10 +202,58 @@ function scopeOf(url: string | undefined): string {
   return pathOf(url).split('/').slice(1, -1).join('/');
 }
 
+/** Slow mode holds no message longer than this (a stall is a long delay that is lowered again). */
+const MAX_DELAY_MS = 10 * 60 * 1000;
+
 function createFaults() {
   let everythingDown = false;
   const downScopes = new Set<string>();
   const isDown = (scope: string) => everythingDown || downScopes.has(scope);
+  /** Slow mode, by scope ('' for every scope). */
+  const delays = new Map<string, number>();
+  const delayOf = (scope: string) => Math.max(delays.get('') ?? 0, delays.get(scope) ?? 0);
+  /** Wakes every connection's delay line: a changed delay applies to messages already waiting. */
+  const delayLines = new Set<() => void>();
+
+  /**
+   * A connection's client-to-server messages, each let through `delayOf(scope)` ms after it
+   * arrived, in arrival order.
+   */
+  function delayLine(scope: string, forward: (chunk: Buffer) => void): { push(chunk: Buffer): void; close(): void } {
+    const queue: Array<{ chunk: Buffer; arrivedAt: number }> = [];
+    let timer: NodeJS.Timeout | undefined;
+    const pump = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      while (queue.length > 0) {
+        const wait = queue[0]!.arrivedAt + delayOf(scope) - Date.now();
+        if (wait > 0) {
+          timer = setTimeout(pump, wait);
+          return;
+        }
+        forward(queue.shift()!.chunk);
+      }
+    };
+    delayLines.add(pump);
+    return {
+      push(chunk) {
+        queue.push({ chunk, arrivedAt: Date.now() });
+        if (queue.length === 1) pump();
+      },
+      close() {
+        queue.length = 0;
+        clearTimeout(timer);
+        delayLines.delete(pump);
+      },
+    };
+  }
+
+  const state = (scope: string) => ({
+    scope,
+    databaseDown: isDown(scope),
+    delayMs: delayOf(scope),
+    ...(scope === '' ? { downScopes: [...downScopes], delayedScopes: Object.fromEntries([...delays].filter(([s]) => s !== '')) } : {}),
+  });
 
   function answer(response: ServerResponse, status: number, body: unknown): void {
     response.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
@@ -189,7 +262,7 @@ function createFaults() {
   function serve(request: IncomingMessage, response: ServerResponse, log: (message: string) => void): void {
     const scope = scopeOf(request.url);
     if (request.method === 'GET') {
-      answer(response, 200, { scope, databaseDown: isDown(scope), ...(scope === '' ? { downScopes: [...downScopes] } : {}) });
+      answer(response, 200, state(scope));
       return;
     }
     if (request.method !== 'POST') {
@@ -200,25 +273,40 @@ function createFaults() {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      let down: unknown;
+      let body: { databaseDown?: unknown; delayMs?: unknown } | null;
       try {
-        down = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { databaseDown?: unknown }).databaseDown;
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
       } catch {
-        down = undefined;
+        body = null;
       }
-      if (typeof down !== 'boolean') {
-        answer(response, 400, { error: 'send {"databaseDown": true|false}' });
+      const down = body?.databaseDown;
+      const delayMs = body?.delayMs;
+      const validDelay = typeof delayMs === 'number' && Number.isInteger(delayMs) && delayMs >= 0 && delayMs <= MAX_DELAY_MS;
+      if (
+        typeof body !== 'object' || body === null || (down === undefined && delayMs === undefined) ||
+        (down !== undefined && typeof down !== 'boolean') || (delayMs !== undefined && !validDelay)
+      ) {
+        answer(response, 400, { error: `send {"databaseDown": true|false} and/or {"delayMs": 0..${MAX_DELAY_MS}}` });
         return;
       }
-      if (scope === '') everythingDown = down;
-      else if (down) downScopes.add(scope);
-      else downScopes.delete(scope);
-      log(`database ${down ? 'down' : 'up'} for ${scope === '' ? 'every session' : `sessions in scope "${scope}"`}`);
-      answer(response, 200, { scope, databaseDown: isDown(scope) });
+      const sessions = scope === '' ? 'every session' : `sessions in scope "${scope}"`;
+      if (typeof down === 'boolean') {
+        if (scope === '') everythingDown = down;
+        else if (down) downScopes.add(scope);
+        else downScopes.delete(scope);
+        log(`database ${down ? 'down' : 'up'} for ${sessions}`);
+      }
+      if (typeof delayMs === 'number') {
+        if (delayMs === 0) delays.delete(scope);
+        else delays.set(scope, delayMs);
+        for (const pump of delayLines) pump();
+        log(delayMs === 0 ? `database no longer slow for ${sessions}` : `database slow for ${sessions}: each message held ${delayMs} ms`);
+      }
+      answer(response, 200, state(scope));
     });
   }
 
-  return { isDown, serve };
+  return { isDown, delayLine, serve };
 }
 
 const SSL_REQUEST_CODE = 80877103;
