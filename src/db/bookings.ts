@@ -1,6 +1,6 @@
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { Database } from './client';
-import type { BookingState } from '../durable/TicketLock';
+import type { BookingState } from '../domain/booking';
 
 export interface ConfirmedBookingRecord {
   bookingId: string;
@@ -17,14 +17,26 @@ export interface ConfirmedBookingRecord {
 /**
  * Writes a confirmed booking in one transaction that sells only tickets still unsold: every
  * ticket or nothing. Invariant 1 holds here even if a TicketLock was lost or duplicated; the
- * unique index on booking_tickets(ticket_id) is the last guard. Writing the same booking again
- * (a retry after a lost answer) changes nothing.
+ * unique index on booking_tickets(ticket_id) is the last guard.
+ *
+ * The tickets' rows are locked first (in id order, so two writers never deadlock) and only then
+ * read: a write that waited on the locks of an earlier write of the same booking (a retry after a
+ * lost answer, or one Postgres took long to answer) sees that write committed and reports it
+ * written, never "seats gone" for seats sold to this very booking (invariant 9).
  */
 export async function writeConfirmedBooking(db: Database, booking: ConfirmedBookingRecord): Promise<'written' | 'seats_gone'> {
   const ticketIds = `{${booking.ticketIds.join(',')}}`;
   return db.transaction(async (tx) => {
+    const locked = (
+      await tx.execute(sql`
+        select status, booking_id from tickets
+        where event_id = ${booking.eventId} and id = any(${ticketIds}::uuid[])
+        order by id for update`)
+    ).rows as Array<{ status: string; booking_id: string | null }>;
+    // After the locks, so a booking committed by a write this one waited on is seen.
     const existing = await tx.execute(sql`select 1 from bookings where id = ${booking.bookingId}`);
     if (existing.rows.length > 0) return 'written';
+    if (locked.length !== booking.ticketIds.length || locked.some((ticket) => ticket.status !== 'available')) return 'seats_gone';
     const written = await tx.execute(sql`
       with sold as (
         update tickets set status = 'sold', booking_id = ${booking.bookingId}
@@ -40,6 +52,7 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
       insert into booking_tickets (booking_id, ticket_id, price_cents)
       select (select id from booked), id, price_cents from sold where exists (select 1 from booked)
       returning ticket_id`);
+    // Cannot happen with the rows locked and checked above; the statement guards all or nothing anyway.
     if ((written.rowCount ?? written.rows.length) !== booking.ticketIds.length) {
       tx.rollback();
     }

@@ -5,7 +5,11 @@ import { withDb } from '../db/client';
 import { bookings, tickets } from '../db/schema';
 import { writeConfirmedBooking } from '../db/bookings';
 import { assertServesEvent } from './object-name';
+import { createTicketLockSchema } from './ticket-lock/schema';
 import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
+import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
+
+export { eventIdOfBooking, newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
 
 export interface SeatStatusSnapshot {
   /** Grows with every change of any seat's status; part of the event view's ETag. */
@@ -18,23 +22,6 @@ export interface HoldCounts {
   held: number;
   sold: number;
   total: number;
-}
-
-export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
-
-export interface BookingState {
-  bookingId: string;
-  eventId: string;
-  userId: string;
-  status: BookingStatus;
-  ticketIds: string[];
-  totalCents: number;
-  currency: string;
-  expiresAt: string;
-  confirmedAt: string | null;
-  /** The confirmation is decided but not yet written to Postgres (it is retried by the alarm). */
-  confirmationPending: boolean;
-  refunded: boolean;
 }
 
 export type HoldOutcome =
@@ -85,23 +72,15 @@ const PROCESSING_HOLD_MS = 30 * 60 * 1000;
 /** First retry of a confirmation that could not be written; doubled per attempt, capped. */
 const RETRY_BASE_MS = 1000;
 const RETRY_MAX_MS = 5 * 60 * 1000;
+/**
+ * A write to Postgres is never started again while it is in flight (invariant 9): within this
+ * instance `writesInFlight` says so; the stored lease lets the alarm retry a write whose instance
+ * went away with it. Longer than a write takes when Postgres answers at all.
+ */
+const WRITE_LEASE_MS = 60 * 1000;
 /** Seat changes kept for seat streams that reconnect (older ones earn a snapshot); trimmed every so many changes. */
 const CHANGES_KEPT = 10_000;
 const CHANGES_TRIM_EVERY = 1_000;
-
-/**
- * Booking ids name their event (its uuid without dashes, then a random part), so a request
- * that only has the booking id finds the right TicketLock without asking Postgres.
- */
-export function newBookingId(eventId: string): string {
-  return `${eventId.replace(/-/g, '')}${crypto.randomUUID().replace(/-/g, '')}`;
-}
-
-export function eventIdOfBooking(bookingId: string): string | null {
-  if (!/^[0-9a-f]{64}$/.test(bookingId)) return null;
-  const hex = bookingId.slice(0, 32);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
 
 /**
  * One per event (reached with `getByName(eventId)`): the single place that decides who holds
@@ -112,6 +91,8 @@ export function eventIdOfBooking(bookingId: string): string | null {
 export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
   private loading: Promise<void> | null = null;
+  /** Bookings whose confirmation this instance is writing to Postgres right now. */
+  private readonly writesInFlight = new Set<string>();
   /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
   private readonly seatStream = new SeatStreamHub({
     epoch: () => this.streamEpoch(),
@@ -123,74 +104,7 @@ export class TicketLock extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
-    ctx.blockConcurrencyWhile(async () => {
-      this.sql.exec(`
-        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS tickets (
-          ticket_id TEXT PRIMARY KEY,
-          price_cents INTEGER NOT NULL,
-          currency TEXT NOT NULL,
-          sold_to_booking TEXT,
-          sold_to_user TEXT
-        );
-        CREATE TABLE IF NOT EXISTS bookings (
-          booking_id TEXT PRIMARY KEY,
-          user_id TEXT NOT NULL,
-          status TEXT NOT NULL CHECK (status IN ('pending', 'paying', 'confirmed', 'cancelled', 'expired')),
-          expires_at INTEGER NOT NULL,
-          total_cents INTEGER NOT NULL,
-          currency TEXT NOT NULL,
-          created_at INTEGER NOT NULL,
-          confirmed_at INTEGER,
-          payment_provider TEXT,
-          payment_reference TEXT,
-          write_pending INTEGER NOT NULL DEFAULT 0,
-          retry_count INTEGER NOT NULL DEFAULT 0,
-          next_retry_at INTEGER,
-          refunded INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE IF NOT EXISTS booking_tickets (
-          booking_id TEXT NOT NULL,
-          ticket_id TEXT NOT NULL,
-          PRIMARY KEY (booking_id, ticket_id)
-        );
-        CREATE TABLE IF NOT EXISTS holds (
-          ticket_id TEXT PRIMARY KEY,
-          booking_id TEXT NOT NULL,
-          expires_at INTEGER NOT NULL
-        );
-        CREATE INDEX IF NOT EXISTS holds_booking ON holds(booking_id);
-        CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
-        -- Admissions from the waiting room that bookings were made with. An admission ends when its
-        -- bookings are all paid or cancelled: the room stops counting the shopper, and the token
-        -- books nothing more.
-        CREATE TABLE IF NOT EXISTS admissions (
-          admission_id TEXT PRIMARY KEY,
-          user_id TEXT NOT NULL,
-          ended INTEGER NOT NULL DEFAULT 0
-        );
-        CREATE TABLE IF NOT EXISTS admission_bookings (booking_id TEXT PRIMARY KEY, admission_id TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS admission_bookings_admission ON admission_bookings(admission_id);
-        -- The expiry a hold had before its payment began, given back when the payment fails.
-        CREATE TABLE IF NOT EXISTS payment_attempts (
-          booking_id TEXT PRIMARY KEY,
-          hold_expires_at INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS idempotency_keys (
-          key TEXT PRIMARY KEY,
-          fingerprint TEXT NOT NULL,
-          status INTEGER,
-          body TEXT,
-          created_at INTEGER NOT NULL
-        );
-        CREATE TABLE IF NOT EXISTS changes (
-          version INTEGER PRIMARY KEY AUTOINCREMENT,
-          ticket_id TEXT NOT NULL,
-          status TEXT NOT NULL,
-          at INTEGER NOT NULL
-        );
-      `);
-    });
+    ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
 
   /** What the event view overlays on its cached seat layout. */
@@ -375,9 +289,9 @@ export class TicketLock extends DurableObject<Bindings> {
     }
     this.sql.exec(
       `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
-      now, payment.provider, payment.reference, now + RETRY_BASE_MS, bookingId,
+      now, payment.provider, payment.reference, now, bookingId,
     );
-    this.armAlarm();
+    // Arms the alarm for the write's lease before anything is awaited.
     const outcome = await this.writeToPostgres(eventId, bookingId);
     if (outcome === 'written') await this.tellWaitingRoom(eventId, bookingId);
     if (outcome === 'seats_gone') return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
@@ -454,12 +368,34 @@ export class TicketLock extends DurableObject<Bindings> {
       .exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE write_pending = 1 AND next_retry_at <= ?`, now)
       .toArray();
     for (const { booking_id } of due) {
-      if ((await this.writeToPostgres(eventId, booking_id)) === 'written') await this.tellWaitingRoom(eventId, booking_id);
+      const outcome = await this.writeToPostgres(eventId, booking_id);
+      if (outcome === 'written') await this.tellWaitingRoom(eventId, booking_id);
     }
     this.armAlarm();
   }
 
-  private async writeToPostgres(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later'> {
+  /**
+   * Writes a decided confirmation to Postgres, unless this instance is writing it already: then
+   * the write in flight keeps its lease and nothing else is started.
+   */
+  private async writeToPostgres(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later' | 'in_flight'> {
+    const now = Date.now();
+    if (this.writesInFlight.has(bookingId)) {
+      this.sql.exec(`UPDATE bookings SET next_retry_at = ? WHERE booking_id = ?`, now + WRITE_LEASE_MS, bookingId);
+      this.armAlarm();
+      return 'in_flight';
+    }
+    this.writesInFlight.add(bookingId);
+    this.sql.exec(`UPDATE bookings SET write_started_at = ?, next_retry_at = ? WHERE booking_id = ?`, now, now + WRITE_LEASE_MS, bookingId);
+    this.armAlarm();
+    try {
+      return await this.writeConfirmation(eventId, bookingId);
+    } finally {
+      this.writesInFlight.delete(bookingId);
+    }
+  }
+
+  private async writeConfirmation(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later'> {
     const booking = this.bookingRow(bookingId)!;
     const ticketIds = this.bookingTicketIds(bookingId);
     let result: 'written' | 'seats_gone';
@@ -481,12 +417,12 @@ export class TicketLock extends DurableObject<Bindings> {
       const retries = booking.retry_count + 1;
       const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(retries, 20));
       console.warn(`confirmation of ${bookingId} not written (attempt ${retries}), retrying in ${delay} ms`, error);
-      this.sql.exec(`UPDATE bookings SET retry_count = ?, next_retry_at = ? WHERE booking_id = ?`, retries, Date.now() + delay, bookingId);
+      this.sql.exec(`UPDATE bookings SET retry_count = ?, next_retry_at = ?, write_started_at = NULL WHERE booking_id = ?`, retries, Date.now() + delay, bookingId);
       this.armAlarm();
       return 'retry_later';
     }
     const now = Date.now();
-    this.sql.exec(`UPDATE bookings SET write_pending = 0, next_retry_at = NULL WHERE booking_id = ?`, bookingId);
+    this.sql.exec(`UPDATE bookings SET write_pending = 0, next_retry_at = NULL, write_started_at = NULL WHERE booking_id = ?`, bookingId);
     this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
     if (result === 'seats_gone') {
       this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
@@ -555,10 +491,11 @@ export class TicketLock extends DurableObject<Bindings> {
     else void this.ctx.storage.setAlarm(next);
   }
 
-  /** Every seat is unsold and either held by this booking or not held by anyone live. */
+  /** Every seat is sold to this booking already, or unsold and either held by it or by no live hold. */
   private seatsStillAvailableTo(bookingId: string, ticketIds: string[], now: number): boolean {
     return ticketIds.every((id) => {
-      if (this.ticketRows([id]).get(id)?.sold_to_booking) return false;
+      const soldTo = this.ticketRows([id]).get(id)?.sold_to_booking;
+      if (soldTo) return soldTo === bookingId;
       const hold = this.sql.exec<{ booking_id: string; expires_at: number }>(`SELECT booking_id, expires_at FROM holds WHERE ticket_id = ?`, id).toArray()[0];
       return !hold || hold.booking_id === bookingId || hold.expires_at <= now;
     });

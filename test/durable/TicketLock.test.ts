@@ -1,8 +1,9 @@
-import { runInDurableObject } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
-import { adminToken, createEvent, env, signUp } from '../helpers';
+import { adminToken, createEvent, env, signUp, TestClock, ticketIdsOf } from '../helpers';
+import { lockTicketRows } from '../postgres-sessions';
 
 async function sellInPostgres(eventId: string, count: number): Promise<string[]> {
   const buyer = await signUp();
@@ -106,5 +107,54 @@ describe('TicketLock', () => {
     expect(again).toMatchObject({ ok: false, reason: 'seats_gone' });
     const sold = await withDb(env, async (db) => (await db.execute(sql`select count(*)::int as n from tickets where event_id = ${eventId} and status = 'sold'`)).rows[0] as { n: number });
     expect(sold.n).toBe(0);
+  });
+
+  describe('a confirmation Postgres is slow to take (invariant 9)', () => {
+    const clock = new TestClock();
+    const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+    function bookingRow(eventId: string, bookingId: string) {
+      return runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) =>
+        state.storage.sql.exec<{ status: string; write_pending: number }>(`SELECT status, write_pending FROM bookings WHERE booking_id = ?`, bookingId).one(),
+      );
+    }
+
+    it('is never written a second time while the first write is in flight, and stays confirmed', async () => {
+      const { eventId } = await createEvent(admin);
+      const [seat] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const lock = env.TICKET_LOCK.getByName(eventId);
+      await clock.during(async () => {
+        const held = await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: [seat!], ttlSeconds: 600, maxTicketsPerUser: 10 });
+        if (!held.ok) throw new Error('hold refused');
+        const { bookingId } = held.booking;
+        expect((await lock.beginPayment(eventId, bookingId)).ok).toBe(true);
+
+        // Postgres answers slowly: another session has the seat's row locked, so the write waits.
+        const locks = await lockTicketRows([seat!]);
+        const confirming = lock.confirm(eventId, bookingId, { provider: 'test', reference: `test_${bookingId}` });
+        let alarm: Promise<boolean> | undefined;
+        try {
+          for (let row = await bookingRow(eventId, bookingId); row.status !== 'confirmed'; row = await bookingRow(eventId, bookingId)) await sleep(10);
+          // Minutes pass with the write still in flight: any retry deadline, or lease, is long due.
+          clock.advance(10 * 60 * 1000);
+          alarm = runDurableObjectAlarm(lock);
+          const first = await Promise.race([alarm.then(() => 'the alarm finished'), sleep(3000).then(() => 'the alarm is still waiting on Postgres')]);
+          expect(first).toBe('the alarm finished');
+        } finally {
+          await locks.release();
+        }
+        const confirmed = await confirming;
+        await alarm;
+        expect(confirmed).toMatchObject({ ok: true, booking: { status: 'confirmed', refunded: false } });
+        expect(await lock.getBooking(eventId, bookingId)).toMatchObject({ status: 'confirmed', confirmationPending: false, refunded: false });
+        expect((await lock.seatStatus(eventId)).booked).toEqual([seat]);
+        const sale = await withDb(env, async (db) => ({
+          sold: (await db.execute(sql`select id, booking_id from tickets where event_id = ${eventId} and status = 'sold'`)).rows,
+          bookings: (await db.execute(sql`select id, status from bookings where event_id = ${eventId}`)).rows,
+        }));
+        expect(sale).toEqual({ sold: [{ id: seat, booking_id: bookingId }], bookings: [{ id: bookingId, status: 'confirmed' }] });
+      });
+    });
   });
 });
