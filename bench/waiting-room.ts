@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     // The shopper who will buy the only seat joins first, so the first admission is theirs.
     const signup = await call<{ token: string }>(base, '/api/auth/signup', { method: 'POST', json: { email: `shopper-${Date.now()}@example.com`, password: 'correct-horse-battery', name: 'Bench Shopper' } });
     const shopper = signup.body.token;
-    await call(base, `/api/events/${eventId}/queue/status`, { token: shopper });
+    await call(base, `/api/events/${eventId}/queue/join`, { method: 'POST', token: shopper });
 
     const clients: Client[] = [];
     const started = performance.now();

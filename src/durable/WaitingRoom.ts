@@ -4,9 +4,11 @@ import type { Bindings } from '../env';
 import type { QueueSettings } from '../queue/settings';
 import { issueAdmissionToken } from '../queue/admission';
 
-/** What a client is told, over its socket (`type`) or by `GET …/queue/status` (`state`). */
+/** What a client is told, over its socket (`type`) or by `POST …/queue/join` and `GET …/queue/status` (`state`). */
 export type QueueView =
   | { state: 'off' }
+  /** No place in line (status only: it never joins). */
+  | { state: 'none' }
   /** The lobby is not open yet. */
   | { state: 'closed'; opensAt: string }
   /** In the lobby before the sale: everyone in it is put in random order at `onSaleAt`. */
@@ -136,14 +138,25 @@ export class WaitingRoom extends DurableObject<Bindings> {
     this.armAlarm(now);
   }
 
-  /** Joins (or rejoins, keeping the place) and says where the user stands. The HTTP fallback. */
+  /** Joins (or rejoins, keeping the place) and says where the user stands: the HTTP fallback's `POST …/join`. */
+  async join(userId: string, settings?: QueueSettings): Promise<QueueView> {
+    this.adopt(settings);
+    const now = Date.now();
+    return this.polled(userId, this.takePlace(userId, now), now);
+  }
+
+  /** Where the user stands, never joining (`none` without a place): `GET …/status`, polled. */
   async status(userId: string, settings?: QueueSettings): Promise<QueueView> {
     this.adopt(settings);
     const now = Date.now();
-    const view = this.join(userId, now);
-    // Polling counts as being here: the place is kept for AWAY_GRACE_MS after the last poll.
-    if (view.state === 'waiting' || view.state === 'lobby') {
-      if (this.openSocketsOf(userId).length === 0) this.sql.exec(`UPDATE entries SET away_since = ? WHERE user_id = ?`, now, userId);
+    const view = this.gate(now) ?? (this.holdsPlace(this.entry(userId), now) ? this.viewOf(userId, now) : { state: 'none' as const });
+    return this.polled(userId, view, now);
+  }
+
+  /** Polling counts as being here: a place is kept for AWAY_GRACE_MS after the last poll. */
+  private polled(userId: string, view: QueueView, now: number): QueueView {
+    if ((view.state === 'waiting' || view.state === 'lobby') && this.openSocketsOf(userId).length === 0) {
+      this.sql.exec(`UPDATE entries SET away_since = ? WHERE user_id = ?`, now, userId);
     }
     return view;
   }
@@ -164,7 +177,7 @@ export class WaitingRoom extends DurableObject<Bindings> {
     const attachment: SocketAttachment = { userId, last: null };
     server.serializeAttachment(attachment);
     const now = Date.now();
-    const view = this.join(userId, now);
+    const view = this.takePlace(userId, now);
     this.sql.exec(`UPDATE entries SET away_since = NULL WHERE user_id = ?`, userId);
     this.send(server, this.messageOf(view), now);
     if (view.state !== 'waiting' && view.state !== 'lobby') server.close(1000, view.state);
@@ -291,8 +304,8 @@ export class WaitingRoom extends DurableObject<Bindings> {
     this.setMeta('admit_credit', String(credit - next.length));
   }
 
-  /** Where the user stands, joining them if they are not in line. One place per account. */
-  private join(userId: string, now: number): QueueView {
+  /** What everyone is told while there is no line to be in (off, sold out, not open yet); null while there is one. */
+  private gate(now: number): QueueView | null {
     const settings = this.settings();
     if (!settings?.enabled) return { state: 'off' };
     if (this.meta('sold_out') === '1') return { state: 'sold_out' };
@@ -300,9 +313,18 @@ export class WaitingRoom extends DurableObject<Bindings> {
     if (this.meta('drawn') !== '1' && now < lobbyOpensAt(settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
     this.openLobbyIfDue(now);
     this.drawIfDue(now);
-    const entry = this.entry(userId);
-    const keeps = entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.token_expires_at! > now));
-    if (!keeps) {
+    return null;
+  }
+
+  private holdsPlace(entry: EntryRow | undefined, now: number): boolean {
+    return !!entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.token_expires_at! > now));
+  }
+
+  /** Where the user stands, joining them if they are not in line. One place per account. */
+  private takePlace(userId: string, now: number): QueueView {
+    const gate = this.gate(now);
+    if (gate) return gate;
+    if (!this.holdsPlace(this.entry(userId), now)) {
       // A first visit, or a return after the place was given up, used or let expire: the back of the line.
       const seq = this.meta('drawn') === '1' ? this.nextSeq() : null;
       this.sql.exec(

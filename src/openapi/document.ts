@@ -130,11 +130,11 @@ export const operations: Operation[] = [
   },
   {
     method: 'post', path: '/api/events/{eventId}/queue/join', tag: 'waiting room', summary: 'Join the line without a WebSocket (or keep the place held).', access: 'user', pathParams: eventId,
-    planned: true, answers: { 200: { description: 'The caller\'s place, as the status.', schema: responses.queueStatusResponse }, 404: notFound },
+    answers: { 200: { description: 'The caller\'s place, as the status.', schema: responses.queueStatusResponse }, 404: notFound },
   },
   {
     method: 'get', path: '/api/events/{eventId}/queue/status', tag: 'waiting room', summary: 'My place in the line.', access: 'user', pathParams: eventId,
-    description: 'When admitted it also sets the HttpOnly admission cookie that bookings accept in place of `X-Queue-Token`.',
+    description: 'Never joins (`none` without a place); polling keeps a place that exists. When admitted it also sets the HttpOnly admission cookie that bookings accept in place of `X-Queue-Token`.',
     answers: { 200: { description: 'The caller\'s place.', schema: responses.queueStatusResponse }, 404: notFound, 429: 'rate_limited: asked too often.' },
   },
   {

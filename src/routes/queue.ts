@@ -34,6 +34,26 @@ function statusJson(view: QueueView) {
   }
 }
 
+/**
+ * `POST …/join` and `GET …/status`, the fallback for clients without WebSockets: both answer in
+ * the status shape, and an admission also sets the queue cookie. Only the POST takes a place:
+ * a GET changes no state (API.md), so no link or prefetch can put anyone in line.
+ */
+async function placeInLine(c: Context<AppEnv>, joining: boolean) {
+  const user = requireUser(c);
+  const { eventId, document } = await queuedEvent(c);
+  const room = c.env.WAITING_ROOM.getByName(eventId);
+  const settings = queueSettingsOf(document.event, document.version);
+  const view = joining ? await room.join(user.id, settings) : await room.status(user.id, settings);
+  c.header('Cache-Control', 'no-store');
+  if (view.state === 'admitted') {
+    // What the queue page would set: bookings accept it in place of X-Queue-Token.
+    const maxAge = Math.max(1, Math.floor((Date.parse(view.expiresAt) - Date.now()) / 1000));
+    setCookie(c, admissionCookieName(eventId), view.token, { httpOnly: true, secure: true, sameSite: 'Lax', path: '/api/bookings', maxAge });
+  }
+  return c.json(statusJson(view));
+}
+
 export const queueRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     // Browsers cannot set headers on a WebSocket, so the session also comes as ?token=.
@@ -41,7 +61,7 @@ export const queueRoutes = new Hono<AppEnv>()
     const user = c.get('user') ?? (queryToken ? await readSessionToken(c.env, queryToken) : null);
     if (!user) throw unauthenticated();
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
-      throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or poll …/queue/status).', undefined, { Upgrade: 'websocket' });
+      throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or POST …/queue/join, then poll …/queue/status).', undefined, { Upgrade: 'websocket' });
     }
     const { eventId, document } = await queuedEvent(c);
     // The room keeps whichever copy of the settings is newer: the catalog's comes along.
@@ -50,18 +70,8 @@ export const queueRoutes = new Hono<AppEnv>()
     url.searchParams.set('settings', JSON.stringify(queueSettingsOf(document.event, document.version)));
     return c.env.WAITING_ROOM.getByName(eventId).fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
   })
-  .get('/status', async (c) => {
-    const user = requireUser(c);
-    const { eventId, document } = await queuedEvent(c);
-    const view = await c.env.WAITING_ROOM.getByName(eventId).status(user.id, queueSettingsOf(document.event, document.version));
-    c.header('Cache-Control', 'no-store');
-    if (view.state === 'admitted') {
-      // What the queue page would set: bookings accept it in place of X-Queue-Token.
-      const maxAge = Math.max(1, Math.floor((Date.parse(view.expiresAt) - Date.now()) / 1000));
-      setCookie(c, admissionCookieName(eventId), view.token, { httpOnly: true, secure: true, sameSite: 'Lax', path: '/api/bookings', maxAge });
-    }
-    return c.json(statusJson(view));
-  })
+  .post('/join', (c) => placeInLine(c, true))
+  .get('/status', (c) => placeInLine(c, false))
   .get('/fairness', async (c) => {
     const { eventId, document } = await queuedEvent(c);
     const fairness = await c.env.WAITING_ROOM.getByName(eventId).fairness(queueSettingsOf(document.event, document.version));

@@ -3,7 +3,7 @@
 // settings (newer copies and stale ones) and sell-outs, by four to six users, with and without a
 // lobby before the sale, checking the rules of README "The waiting room" after every step.
 //
-// The room is driven through its typed RPC (configure, status, shopperFinished, soldOut, fairness)
+// The room is driven through its typed RPC (configure, join, status, shopperFinished, soldOut, fairness)
 // and its alarm is run as the runtime would run it, `room.alarm()` inside runInDurableObject, after
 // the test moved the clock. Time is `Date.now()` of this isolate (the room's too), driven by the
 // test: a year ahead of the real clock, so no alarm ever fires on its own, which makes every run
@@ -19,7 +19,8 @@
 // active shopper, which settings are in force. Admissions themselves are observed (the room alone
 // knows its saved-up credit) and checked against bounds the model computes:
 //   1. One entry per user; `status` reports the waiting users' positions as exactly 1..n in the
-//      order of the line, and the model predicts that order and every other answer of `status`.
+//      order of the line, and the model predicts that order and every other answer of `join` and
+//      `status`; `status` never joins (`none` without a place), it only keeps a place that exists.
 //   2. Active shoppers (admitted, token unexpired) never exceed the maxActive in force at the last
 //      admission, nor the unsold seats; nobody is admitted before onSaleAt.
 //   3. Admissions since the draw never exceed admitPerMinute/60 per second of clock time (at the
@@ -35,7 +36,7 @@
 //   6. A configure older than the settings held changes nothing.
 //   7. The alarm run twice at the same clock reading admits no one the second time.
 //
-// The check calls `status` for everyone in line, on the instance, inside one runInDurableObject,
+// The check calls `status` for every user, on the instance, inside one runInDurableObject,
 // and then puts the entries' away_since back as it was: the check's own polls must not count as
 // the users being present, or no place would ever lapse. (If the restore were wrong, the model's
 // predictions of who lapses would fail at the next tick.)
@@ -57,7 +58,9 @@ const MINUTE = 60_000;
 const FIRST_VERSION = 1000;
 
 type Command =
-  /** `status` by a user: joins (or rejoins at the back), and keeps the place for GRACE_MS. */
+  /** `join` by a user: joins (or rejoins at the back), and keeps the place for GRACE_MS. */
+  | { kind: 'join'; user: number }
+  /** `status` by a user: never joins; keeps a place that exists for GRACE_MS. */
   | { kind: 'poll'; user: number }
   /** The clock moves on, then the alarm runs (and, with `twice`, runs again at once). */
   | { kind: 'tick'; seconds: number; twice: boolean }
@@ -94,7 +97,8 @@ const seconds = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom(0, 1, 119, 120, 121) },
 );
 const command: fc.Arbitrary<Command> = fc.oneof(
-  { weight: 30, arbitrary: fc.record({ kind: fc.constant('poll' as const), user: fc.nat({ max: MAX_USERS - 1 }) }) },
+  { weight: 16, arbitrary: fc.record({ kind: fc.constant('join' as const), user: fc.nat({ max: MAX_USERS - 1 }) }) },
+  { weight: 14, arbitrary: fc.record({ kind: fc.constant('poll' as const), user: fc.nat({ max: MAX_USERS - 1 }) }) },
   { weight: 40, arbitrary: fc.record({ kind: fc.constant('tick' as const), seconds, twice: fc.boolean() }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('expire' as const), twice: fc.boolean() }) },
   { weight: 12, arbitrary: fc.record({ kind: fc.constant('finish' as const), pick: fc.nat({ max: MAX_USERS - 1 }), stale: fc.boolean() }) },
@@ -136,7 +140,7 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   // is closed), then anything.
   commands: fc
     .tuple(fc.shuffledSubarray([...Array(MAX_USERS).keys()]), fc.array(command, { minLength: 6, maxLength: MAX_STEPS - MAX_USERS }))
-    .map(([crowd, rest]) => [...crowd.map((user): Command => ({ kind: 'poll', user })), ...rest]),
+    .map(([crowd, rest]) => [...crowd.map((user): Command => ({ kind: 'join', user })), ...rest]),
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -261,7 +265,7 @@ async function drawIfDue(run: Run): Promise<void> {
   if (keyed.length >= 2) coverage.lobbyDraws++;
 }
 
-/** What `status` must answer, the model's join applied. */
+/** What `join` must answer, the model's join applied. */
 async function join(run: Run, userId: string): Promise<Expected> {
   if (run.soldOut) return { state: 'sold_out' };
   if (clock.now < lobbyOpensAt(run.settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(run.settings)) };
@@ -275,6 +279,26 @@ async function join(run: Run, userId: string): Promise<Expected> {
   const kept = run.entries.get(userId)!;
   if (kept.state === 'waiting') kept.awaySince = clock.now;
   return expectedView(run, userId);
+}
+
+/** What `status` must answer: it joins nobody, and a poll keeps a place that exists. */
+async function poll(run: Run, userId: string): Promise<Expected> {
+  if (run.soldOut) return { state: 'sold_out' };
+  if (clock.now < lobbyOpensAt(run.settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(run.settings)) };
+  await drawIfDue(run);
+  const expected = statusOf(run, userId);
+  const entry = run.entries.get(userId);
+  if (entry?.state === 'waiting') entry.awaySince = clock.now;
+  return expected;
+}
+
+/** What `status` says to a user now (the sale drawn if due), without the poll's effect. */
+function statusOf(run: Run, userId: string): Expected {
+  if (run.soldOut) return { state: 'sold_out' };
+  if (clock.now < lobbyOpensAt(run.settings)) return { state: 'closed', opensAt: iso(lobbyOpensAt(run.settings)) };
+  const entry = run.entries.get(userId);
+  const keeps = entry && (entry.state === 'waiting' || (entry.state === 'admitted' && entry.expiresAt! > clock.now));
+  return keeps ? expectedView(run, userId) : { state: 'none' };
 }
 
 type Expected = { state: string; position?: number; ahead?: number; expiresAt?: string; onSaleAt?: string; seedHash?: string; opensAt?: string };
@@ -419,12 +443,20 @@ async function tick(run: Run, ms: number, twice: boolean, label: string): Promis
 async function step(run: Run, cmd: Command): Promise<boolean> {
   const users = run.userIds;
   switch (cmd.kind) {
+    case 'join': {
+      const userId = users[cmd.user % users.length]!;
+      const view = await run.room.join(userId);
+      run.log.push(`join ${name(run, userId)} → ${describeView(view)}`);
+      same(run, observed(view), await join(run, userId), `invariant 1: join of ${name(run, userId)}`);
+      if (view.state === 'closed') coverage.closed++;
+      return true;
+    }
     case 'poll': {
       const userId = users[cmd.user % users.length]!;
       const view = await run.room.status(userId);
       run.log.push(`poll ${name(run, userId)} → ${describeView(view)}`);
-      same(run, observed(view), await join(run, userId), `invariant 1: status of ${name(run, userId)}`);
-      if (view.state === 'closed') coverage.closed++;
+      same(run, observed(view), await poll(run, userId), `invariant 1: status of ${name(run, userId)}`);
+      if (view.state === 'none') coverage.noPlace++;
       return true;
     }
     case 'tick':
@@ -499,13 +531,8 @@ async function step(run: Run, cmd: Command): Promise<boolean> {
 
 async function checkInvariants(run: Run): Promise<void> {
   const opensAt = lobbyOpensAt(run.settings);
-  // `status` joins whoever is not in line: ask only those in line (or everyone, where it joins nobody).
-  const ask = run.soldOut || clock.now < opensAt
-    ? run.userIds
-    : run.userIds.filter((u) => {
-        const e = run.entries.get(u);
-        return e && (e.state === 'waiting' || (e.state === 'admitted' && e.expiresAt! > clock.now));
-      });
+  // `status` joins nobody: everyone is asked (and the entries compared below show it added none).
+  const ask = run.userIds;
   const snapshot = await runInDurableObject(run.room, async (room, state) => {
     const fairness = await room.fairness();
     const rows = readEntries(state.storage);
@@ -538,7 +565,7 @@ async function checkInvariants(run: Run): Promise<void> {
   const line = lineOf(run);
   same(run, storedLine.map((r) => name(run, r.user_id)), line.map((u) => name(run, u)), 'invariant 1/4: the line in order');
   const views = new Map(snapshot.views);
-  for (const userId of ask) same(run, observed(views.get(userId)!), run.soldOut || clock.now < opensAt ? (run.soldOut ? { state: 'sold_out' } : { state: 'closed', opensAt: iso(opensAt) }) : expectedView(run, userId), `invariant 1: status of ${name(run, userId)}`);
+  for (const userId of ask) same(run, observed(views.get(userId)!), statusOf(run, userId), `invariant 1: status of ${name(run, userId)}`);
   const positions = storedLine.map((r) => views.get(r.user_id)).map((v) => (v?.state === 'waiting' ? v.position : null));
   if (!run.soldOut) same(run, positions, storedLine.map((_, i) => i + 1), 'invariant 1: positions reported for the line, in the order of its places');
   for (const [userId, view] of views) {
@@ -602,6 +629,7 @@ const coverage = {
   olderConfigures: 0,
   twice: 0,
   closed: 0,
+  noPlace: 0,
   soldOut: 0,
 };
 
@@ -703,12 +731,13 @@ const LOBBY_THEN_SALE: Scenario = {
   tokenMinutes: 1,
   seed: new Uint8Array(32).fill(7),
   commands: [
-    { kind: 'poll', user: 0 },
-    { kind: 'poll', user: 1 },
-    { kind: 'poll', user: 2 },
-    { kind: 'poll', user: 3 },
+    { kind: 'join', user: 0 },
+    { kind: 'join', user: 1 },
+    { kind: 'join', user: 2 },
+    { kind: 'join', user: 3 },
+    { kind: 'poll', user: 4 }, // not in line, and status does not put them there
     { kind: 'tick', seconds: 60, twice: false }, // the draw, and its first tick
-    { kind: 'poll', user: 4 },
+    { kind: 'join', user: 4 },
     { kind: 'tick', seconds: 1, twice: true },
     { kind: 'tick', seconds: 1, twice: false },
     { kind: 'tick', seconds: 1, twice: false }, // maxActive 2: nobody more

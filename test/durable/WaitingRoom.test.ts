@@ -22,6 +22,13 @@ async function status(eventId: string, token: string): Promise<Status> {
   return response.json();
 }
 
+/** POST …/queue/join: takes a place in line (or keeps the one held), answering like the status. */
+async function join(eventId: string, token: string): Promise<Status> {
+  const response = await api(`/api/events/${eventId}/queue/join`, { method: 'POST', token });
+  expect(response.status).toBe(200);
+  return response.json();
+}
+
 async function hex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
@@ -59,13 +66,16 @@ describe('WaitingRoom', () => {
     });
     const buyers = await Promise.all(Array.from({ length: 6 }, () => signUp()));
     for (const buyer of buyers) {
-      const s = await status(eventId, buyer.token);
+      const s = await join(eventId, buyer.token);
       expect(s).toMatchObject({ state: 'waiting', lobby: true, position: null });
     }
     const seed = '07'.repeat(32);
     const before = (await (await api(`/api/events/${eventId}/queue/fairness`)).json()) as { seedHash: string; seed: string | null; draw: string[] | null };
     expect(before).toMatchObject({ seedHash: await hex(seed), seed: null, draw: null });
 
+    // They poll while they wait (a place without a socket lasts two minutes after the last poll).
+    clock.now = onSaleAt - MINUTE;
+    for (const buyer of buyers) expect(await status(eventId, buyer.token)).toMatchObject({ state: 'waiting', lobby: true });
     clock.now = onSaleAt + 1;
     await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
 
@@ -92,10 +102,10 @@ describe('WaitingRoom', () => {
       queue: { enabled: true, admitPerMinute: 60, maxActive: 100 },
     });
     const early = await Promise.all(Array.from({ length: 3 }, () => signUp()));
-    for (const buyer of early) expect((await status(eventId, buyer.token)).lobby).toBe(true);
+    for (const buyer of early) expect((await join(eventId, buyer.token)).lobby).toBe(true);
     clock.now = onSaleAt + 1;
     const late = await Promise.all(Array.from({ length: 3 }, () => signUp()));
-    for (const buyer of late) await status(eventId, buyer.token);
+    for (const buyer of late) await join(eventId, buyer.token);
     const earlyPositions = await Promise.all(early.map(async (b) => (await status(eventId, b.token)).position!));
     const latePositions = await Promise.all(late.map(async (b) => (await status(eventId, b.token)).position));
     expect(earlyPositions.sort()).toEqual([1, 2, 3]);
@@ -132,7 +142,7 @@ describe('WaitingRoom', () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 2, tokenMinutes: 1 });
     const [ticketA] = await ticketIdsOf(eventId);
     const buyers = await Promise.all(Array.from({ length: 4 }, () => signUp()));
-    for (const buyer of buyers) await status(eventId, buyer.token);
+    for (const buyer of buyers) await join(eventId, buyer.token);
     await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
     await tick(eventId, 10_000);
     const states = await Promise.all(buyers.map(async (b) => status(eventId, b.token)));
@@ -158,7 +168,7 @@ describe('WaitingRoom', () => {
   it('admits no more shoppers than there are seats left to sell', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 100 }, 3);
     const buyers = await Promise.all(Array.from({ length: 5 }, () => signUp()));
-    for (const buyer of buyers) await status(eventId, buyer.token);
+    for (const buyer of buyers) await join(eventId, buyer.token);
     await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
     await tick(eventId, 10_000);
     const states = (await Promise.all(buyers.map(async (b) => status(eventId, b.token)))).map((s) => s.state);
@@ -169,7 +179,7 @@ describe('WaitingRoom', () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 1 }, 2);
     const tickets = await ticketIdsOf(eventId);
     const [shopper, ...others] = await Promise.all(Array.from({ length: 4 }, () => signUp()));
-    await status(eventId, shopper!.token);
+    await join(eventId, shopper!.token);
     const waiting: QueueClient[] = [];
     for (const other of others) waiting.push(await QueueClient.connect(eventId, other.token));
     await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
@@ -191,6 +201,7 @@ describe('WaitingRoom', () => {
     }
     expect((await status(eventId, others[0]!.token)).state).toBe('sold_out');
     const late = await signUp();
+    expect((await join(eventId, late.token)).state).toBe('sold_out');
     expect((await status(eventId, late.token)).state).toBe('sold_out');
   });
 
@@ -225,6 +236,31 @@ describe('WaitingRoom', () => {
     for (const client of [a, c, tooLate]) client.close();
   });
 
+  it('keeps a place for whoever polls the status, drops it two minutes after the last poll, and never joins by status', async () => {
+    // One shopper at a time, for ten minutes: the first is let in, the poller stays in line behind.
+    const { eventId } = await queuedEvent(admin, { admitPerMinute: 60, maxActive: 1 });
+    const [first, poller, bystander] = await Promise.all([signUp(), signUp(), signUp()]);
+    await join(eventId, first.token);
+    expect(await join(eventId, poller.token)).toMatchObject({ state: 'waiting', position: 2 });
+    // Polling every 90 s for six minutes keeps the place (each poll restarts the two minutes).
+    for (let i = 0; i < 4; i++) {
+      await tick(eventId, 90_000);
+      expect(await status(eventId, poller.token)).toMatchObject({ state: 'waiting' });
+    }
+    expect(await status(eventId, bystander.token)).toEqual({ state: 'none', position: null, ahead: null, etaSeconds: null, token: null, expiresAt: null });
+    // Without polls the place lapses after two minutes, and a status then says so without joining.
+    await tick(eventId, 2 * MINUTE + 1000);
+    expect(await status(eventId, poller.token)).toMatchObject({ state: 'none', position: null });
+    expect(await status(eventId, poller.token)).toMatchObject({ state: 'none' });
+    expect(await status(eventId, bystander.token)).toMatchObject({ state: 'none' });
+    const lines = await runInDurableObject(env.WAITING_ROOM.getByName(eventId), (_, state) =>
+      state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting'`).one().n,
+    );
+    expect(lines).toBe(0);
+    // Joining again is at the back.
+    expect(await join(eventId, poller.token)).toMatchObject({ state: 'waiting', position: 1 });
+  });
+
   it('gives one place per account, and keeps at most three of its sockets open', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 1, maxActive: 100 });
     const [buyer, other] = await Promise.all([signUp(), signUp()]);
@@ -233,7 +269,7 @@ describe('WaitingRoom', () => {
       tabs.push(await QueueClient.connect(eventId, buyer.token));
       expect((await tabs[i]!.next('position')).position).toBe(1);
     }
-    expect((await status(eventId, other.token)).position).toBe(2);
+    expect((await join(eventId, other.token)).position).toBe(2);
     // The fourth connection closed the oldest; the place stays.
     await waitFor(() => (tabs[0]!.closed ? true : undefined), 'the oldest socket to close');
     expect(tabs.slice(1).every((tab) => !tab.closed)).toBe(true);
@@ -244,7 +280,7 @@ describe('WaitingRoom', () => {
   it('takes newer settings live and ignores an older copy of them', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 1 });
     const buyers = await Promise.all(Array.from({ length: 3 }, () => signUp()));
-    for (const buyer of buyers) await status(eventId, buyer.token);
+    for (const buyer of buyers) await join(eventId, buyer.token);
     await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
     await tick(eventId, 1000);
     expect((await Promise.all(buyers.map(async (b) => (await status(eventId, b.token)).state)))).toEqual(['admitted', 'waiting', 'waiting']);
@@ -291,8 +327,8 @@ describe('WaitingRoom', () => {
   it('keeps the line, places and all, when the organizer postpones the sale after the draw, and admits nobody before it', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 60, maxActive: 100 });
     const [first, second] = await Promise.all([signUp(), signUp()]);
-    await status(eventId, first.token);
-    expect((await status(eventId, second.token)).position).toBe(2);
+    await join(eventId, first.token);
+    expect((await join(eventId, second.token)).position).toBe(2);
 
     const later = new Date(clock.now + 60 * MINUTE).toISOString();
     const patched = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { onSaleAt: later } });

@@ -11,7 +11,7 @@ function queuedEvent(admin: string) {
 
 /** Joins and is admitted at the next tick; returns the admission token. */
 async function admit(eventId: string, sessionToken: string): Promise<string> {
-  await api(`/api/events/${eventId}/queue/status`, { token: sessionToken });
+  await api(`/api/events/${eventId}/queue/join`, { method: 'POST', token: sessionToken });
   clock.advance(1000);
   await runDurableObjectAlarm(env.WAITING_ROOM.getByName(eventId));
   const status = (await (await api(`/api/events/${eventId}/queue/status`, { token: sessionToken })).json()) as { state: string; token: string };
