@@ -1,6 +1,6 @@
 import { DurableObject } from 'cloudflare:workers';
 import { eq } from 'drizzle-orm';
-import type { Bindings } from '../env';
+import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
 import { bookings, tickets } from '../db/schema';
 import { writeConfirmedBooking } from '../db/bookings';
@@ -34,7 +34,11 @@ export type HoldOutcome =
 
 export type PaymentStart =
   | { ok: true; booking: BookingState }
-  | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'hold_expired' };
+  | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'hold_expired' }
+  /** Taking an ended hold again is a new hold, refused as one would be. */
+  | RetakeRefusal;
+
+type RetakeRefusal = { ok: false; reason: 'ticket_limit'; limit: number; owned: number } | { ok: false; reason: 'admission_used' };
 
 export type ConfirmOutcome =
   | { ok: true; booking: BookingState }
@@ -56,6 +60,8 @@ interface BookingRow extends Record<string, SqlStorageValue> {
   retry_count: number;
   next_retry_at: number | null;
   refunded: number;
+  /** The ticket limit the hold was taken under; null for holds taken before it was kept. */
+  max_tickets_per_user: number | null;
 }
 
 export type IdempotencyClaim =
@@ -164,8 +170,8 @@ export class TicketLock extends DurableObject<Bindings> {
     const totalCents = input.ticketIds.reduce((sum, id) => sum + Number(known.get(id)!.price_cents), 0);
     const currency = String(known.get(input.ticketIds[0]!)!.currency);
     this.sql.exec(
-      `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)`,
-      bookingId, input.userId, expiresAt, totalCents, currency, now,
+      `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at, max_tickets_per_user) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
+      bookingId, input.userId, expiresAt, totalCents, currency, now, input.maxTicketsPerUser,
     );
     if (input.admissionId) {
       this.sql.exec(`INSERT OR IGNORE INTO admissions (admission_id, user_id) VALUES (?, ?)`, input.admissionId, input.userId);
@@ -216,6 +222,8 @@ export class TicketLock extends DurableObject<Bindings> {
       if (booking.status === 'pending') this.endHold(bookingId, 'expired', now);
       return { ok: false, reason: 'hold_expired' };
     }
+    const refused = this.holdIsLive(booking, now) ? null : this.retakeRefusal(booking, ticketIds.length, now);
+    if (refused) return refused;
     const holdExpiresAt = Math.max(booking.expires_at, now);
     const expiresAt = holdExpiresAt + PAYMENT_GRACE_MS;
     this.sql.exec(`INSERT OR REPLACE INTO payment_attempts (booking_id, hold_expires_at) VALUES (?, ?)`, bookingId, holdExpiresAt);
@@ -278,7 +286,8 @@ export class TicketLock extends DurableObject<Bindings> {
     // A payment that lands after its hold ended (a late webhook) takes the seats again only if
     // nobody else has them; otherwise the money goes back.
     const ticketIds = this.bookingTicketIds(bookingId);
-    if (!this.seatsStillAvailableTo(bookingId, ticketIds, now)) {
+    const refused = !this.seatsStillAvailableTo(bookingId, ticketIds, now) || (!this.holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
+    if (refused) {
       if (booking.status === 'pending' || booking.status === 'paying') this.endHold(bookingId, 'cancelled', now);
       else this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
       return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
@@ -499,6 +508,24 @@ export class TicketLock extends DurableObject<Bindings> {
       const hold = this.sql.exec<{ booking_id: string; expires_at: number }>(`SELECT booking_id, expires_at FROM holds WHERE ticket_id = ?`, id).toArray()[0];
       return !hold || hold.booking_id === bookingId || hold.expires_at <= now;
     });
+  }
+
+  private holdIsLive(booking: BookingRow, now: number): boolean {
+    return (booking.status === 'pending' || booking.status === 'paying') && booking.expires_at > now;
+  }
+
+  /**
+   * Taking the seats of a hold that ended is a new hold: the same ticket limit (the buyer's other
+   * live holds and purchases count) and the same admission check as holdSeats.
+   */
+  private retakeRefusal(booking: BookingRow, ticketCount: number, now: number): RetakeRefusal | null {
+    const admissionEnded = this.sql
+      .exec(`SELECT 1 FROM admission_bookings ab JOIN admissions a USING (admission_id) WHERE ab.booking_id = ? AND a.ended = 1`, booking.booking_id)
+      .toArray().length > 0;
+    if (admissionEnded) return { ok: false, reason: 'admission_used' };
+    const limit = booking.max_tickets_per_user ?? settings(this.env).maxTicketsPerUser;
+    const owned = this.ticketsOwnedBy(booking.user_id, now);
+    return owned + ticketCount > limit ? { ok: false, reason: 'ticket_limit', limit, owned } : null;
   }
 
   private ticketsOwnedBy(userId: string, now: number): number {

@@ -76,6 +76,13 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
   if (!started.ok) {
     if (started.reason === 'hold_expired') throw new ApiError(410, 'hold_expired', 'Your hold ran out and some of the seats went to someone else. Choose seats again.');
     if (started.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'This booking is not waiting for payment.');
+    // Taking the seats of a hold that ran out is a new hold, refused the way POST /api/bookings/:eventId would.
+    if (started.reason === 'ticket_limit') {
+      throw new ApiError(409, 'ticket_limit', `Your hold ran out, and taking its seats again would give you more than ${started.limit} tickets for this event; you hold or own ${started.owned}.`);
+    }
+    if (started.reason === 'admission_used') {
+      throw new ApiError(403, 'queue_required', 'Your hold ran out and the waiting-room admission it was made with has been used for a completed booking: join the queue again.');
+    }
     throw notFound('booking');
   }
   const charge = await provider.charge({

@@ -109,6 +109,53 @@ describe('TicketLock', () => {
     expect(sold.n).toBe(0);
   });
 
+  it('re-takes an expired hold only while the waiting-room admission it was made with has not ended', async () => {
+    const { eventId } = await createEvent(admin);
+    const [a, b] = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const admissionId = crypto.randomUUID();
+    const hold = async (ticketId: string) => {
+      const held = await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: [ticketId], ttlSeconds: 600, maxTicketsPerUser: 10, admissionId });
+      if (!held.ok) throw new Error(`hold refused: ${held.reason}`);
+      return held.booking.bookingId;
+    };
+    const lapsed = await hold(a!);
+    await runInDurableObject(lock, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, lapsed);
+      state.storage.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, lapsed);
+    });
+    // Paying the admission's only live booking ends the admission.
+    const paid = await hold(b!);
+    expect((await lock.beginPayment(eventId, paid)).ok).toBe(true);
+    expect(await lock.confirm(eventId, paid, { provider: 'test', reference: `test_${paid}` })).toMatchObject({ ok: true });
+
+    expect(await lock.beginPayment(eventId, lapsed)).toMatchObject({ ok: false, reason: 'admission_used' });
+    // A late payment of it (a webhook) does not take the seat either: it is given back.
+    expect(await lock.confirm(eventId, lapsed, { provider: 'test', reference: `test_${lapsed}` })).toMatchObject({ ok: false, reason: 'seats_gone' });
+    expect((await lock.seatStatus(eventId)).booked).toEqual([b]);
+    const sold = await withDb(env, async (db) => (await db.execute(sql`select id from tickets where event_id = ${eventId} and status = 'sold'`)).rows);
+    expect(sold).toEqual([{ id: b }]);
+  });
+
+  it('refunds, rather than confirms, a late payment of an expired hold that would take its buyer over the ticket limit', async () => {
+    const { eventId } = await createEvent(admin, { sections: [{ name: 'Floor', rows: 1, seatsPerRow: 4 }] });
+    const [a, b, c] = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const lapsed = await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: [a!, b!], ttlSeconds: 600, maxTicketsPerUser: 2 });
+    if (!lapsed.ok) throw new Error('hold refused');
+    await runInDurableObject(lock, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, lapsed.booking.bookingId);
+      state.storage.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, Date.now() - 1, lapsed.booking.bookingId);
+    });
+    expect(await lock.holdSeats({ eventId, userId: buyer.user.id, ticketIds: [c!], ttlSeconds: 600, maxTicketsPerUser: 2 })).toMatchObject({ ok: true });
+
+    const late = await lock.confirm(eventId, lapsed.booking.bookingId, { provider: 'test', reference: `test_${lapsed.booking.bookingId}` });
+    expect(late).toMatchObject({ ok: false, reason: 'seats_gone', booking: { status: 'cancelled' } });
+    expect((await lock.seatStatus(eventId)).booked).toEqual([]);
+  });
+
   describe('a confirmation Postgres is slow to take (invariant 9)', () => {
     const clock = new TestClock();
     const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

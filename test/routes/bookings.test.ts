@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
-import { issueSessionToken } from '../../src/auth/session';
+import { issueSessionTokens } from '../../src/auth/session';
 import { adminToken, api, createEvent, env, signUp, unique } from '../helpers';
 
 interface Booking {
@@ -49,8 +49,8 @@ async function expireHold(eventId: string, bookingId: string): Promise<void> {
 /** Many buyers at once: accounts written straight to Postgres, sessions signed directly. */
 async function manyBuyers(count: number): Promise<string[]> {
   const rows = Array.from({ length: count }, () => ({ email: `${unique('crowd')}@example.com`, name: 'Crowd', passwordHash: 'unused' }));
-  const created = await withDb(env, (db) => db.insert(users).values(rows).returning({ id: users.id }));
-  return Promise.all(created.map((user) => issueSessionToken(env, { id: user.id, role: 'customer' })));
+  const created = await withDb(env, (db) => db.insert(users).values(rows).returning({ id: users.id, role: users.role }));
+  return issueSessionTokens(env, created);
 }
 
 describe('bookings', () => {
@@ -235,6 +235,21 @@ describe('bookings', () => {
       await expireHold(eventId, held.bookingId);
       await runDurableObjectAlarm(env.TICKET_LOCK.getByName(eventId));
       expect((await pay(buyer.token, held.bookingId)).status).toBe(200);
+    });
+
+    it('re-takes an expired hold only within the ticket limit, counting what the buyer holds and bought since', async () => {
+      const { eventId } = await createEvent(admin, { sections: [{ name: 'Floor', rows: 2, seatsPerRow: 10 }] });
+      const ids = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const first = (await (await hold(buyer.token, eventId, ids.slice(0, 10))).json()) as Booking;
+      await expireHold(eventId, first.bookingId);
+      expect((await hold(buyer.token, eventId, ids.slice(10, 20), 'pm_card_visa')).status).toBe(201);
+
+      const response = await pay(buyer.token, first.bookingId);
+      expect(response.status).toBe(409);
+      expect(((await response.json()) as ErrorBody).error.code).toBe('ticket_limit');
+      expect(await soldInPostgres(eventId)).toHaveLength(10);
+      expect((await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId)).reserved).toEqual([]);
     });
 
     it('answers 410 hold_expired when an expired hold lost a seat to someone else', async () => {

@@ -69,6 +69,7 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     );
   `);
   addColumn(sql, 'bookings', 'write_started_at', 'INTEGER');
+  addColumn(sql, 'bookings', 'max_tickets_per_user', 'INTEGER');
 }
 
 function addColumn(sql: SqlStorage, table: string, column: string, definition: string): void {
