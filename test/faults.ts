@@ -1,7 +1,7 @@
 // The local Neon proxy's fault switch (scripts/lib/local-neon-proxy.ts) for the files of the
 // `database-faults` project (vitest.config.ts): their Worker reaches the proxy under a scope of its
 // own, so taking Postgres away from it, or slowing it down, leaves every other test file alone.
-import { env } from './helpers';
+import { api, env, signUp } from './helpers';
 
 const proxy = env.LOCAL_NEON_PROXY!;
 
@@ -34,3 +34,15 @@ export const setDelay = (delayMs: number) => faults({ delayMs });
 export const clearFaults = () => faults({ databaseDown: false, delayMs: 0 });
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A signed-in buyer who has been browsing: their session was checked against Postgres a moment
+ * ago (src/auth checks a session at most once a minute per isolate), as a buyer's is when an
+ * outage or a slow spell starts in the middle of their visit.
+ */
+export async function browsingBuyer(): Promise<{ token: string; user: { id: string } }> {
+  const buyer = await signUp();
+  const me = await api('/api/me', { token: buyer.token });
+  if (me.status !== 200) throw new Error(`GET /api/me answered ${me.status}`);
+  return buyer;
+}

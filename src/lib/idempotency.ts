@@ -44,5 +44,7 @@ export const idempotentBookingPosts: MiddlewareHandler<AppEnv> = async (c, next)
   // Server errors are not remembered, and neither is a 403 (not on sale yet, no admission from the
   // waiting room yet): the same request may be tried again and succeed.
   const answer = c.res.status < 500 && c.res.status !== 403 ? { status: c.res.status, body: await c.res.clone().text() } : null;
-  await lock.settleIdempotencyKey(key, answer);
+  // Through a new stub: the object that took the claim may have been replaced meanwhile (a deploy),
+  // and its old stub would fail, leaving the claim "in progress" and the answer lost.
+  await c.env.TICKET_LOCK.getByName(eventId).settleIdempotencyKey(key, answer, claim.claim);
 };

@@ -8,8 +8,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { CATALOG_TTL_SECONDS, SEAT_STATUS_TTL_SECONDS } from '../../src/routes/events';
-import { adminToken, api, createEvent, env, signUp, TestClock, unique } from '../helpers';
-import { clearFaults, faults, observer, setDatabaseDown } from '../faults';
+import { adminToken, api, createEvent, env, TestClock, unique } from '../helpers';
+import { browsingBuyer, clearFaults, faults, observer, setDatabaseDown } from '../faults';
 
 interface EventPage {
   event: { id: string; name: string };
@@ -78,7 +78,7 @@ describe('Postgres down', () => {
     const searchPath = `/api/events/search?keyword=${encodeURIComponent(name)}`;
     const found = await api(searchPath);
     expect(((await found.json()) as { events: Array<{ id: string }> }).events.map((e) => e.id)).toEqual([eventId]);
-    const [alice, bob, carol] = await Promise.all([signUp(), signUp(), signUp()]);
+    const [alice, bob, carol] = await Promise.all([browsingBuyer(), browsingBuyer(), browsingBuyer()]);
 
     await setDatabaseDown(true);
     // Every cached copy is past its TTL: each read tries Postgres first, fails, and answers the copy.
