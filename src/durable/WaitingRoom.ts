@@ -35,6 +35,8 @@ export interface Fairness {
 export interface Inventory {
   total: number;
   sold: number;
+  /** Seats held (unexpired) and not yet sold. */
+  held: number;
 }
 
 interface EntryRow extends Record<string, SqlStorageValue> {
@@ -78,7 +80,7 @@ const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padSt
  * People who join the lobby before `onSaleAt` are drawn into a random order when the sale starts
  * (from a seed whose hash was published first); later arrivals queue first come, first served.
  * The alarm ticks once a second while anyone waits: it admits people at the organizer's rate, never
- * more than `maxActive` shoppers at once nor more than there are unsold seats, and tells each socket
+ * more than `maxActive` shoppers at once nor more than there are seats free to hold, and tells each socket
  * its new position. Everything lives in SQLite, so the object can hibernate between ticks with its
  * sockets open.
  */
@@ -244,7 +246,7 @@ export class WaitingRoom extends DurableObject<Bindings> {
 
   /**
    * The tick: draws the lobby at `onSaleAt`, drops places abandoned for longer than the grace,
-   * admits the next people within the rate, `maxActive` and the unsold seats, and sends positions.
+   * admits the next people within the rate, `maxActive` and the seats free to hold, and sends positions.
    * Safe to run twice: the second run at the same moment has no admission credit left.
    */
   override async alarm(): Promise<void> {
@@ -280,9 +282,10 @@ export class WaitingRoom extends DurableObject<Bindings> {
 
     const waiting = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE state = 'waiting' AND seq IS NOT NULL`).one().n;
     const active = this.activeShoppers(now);
+    // A held seat is no more for sale than a sold one: never more shoppers than seats free to hold.
     // Not knowing the inventory yet (its TicketLock could not load), nobody could book anyway.
-    const unsold = inventory ? inventory.total - inventory.sold : 0;
-    const slots = Math.max(0, Math.min(Math.floor(credit), settings.maxActive - active, unsold - active, waiting));
+    const free = inventory ? inventory.total - inventory.sold - inventory.held : 0;
+    const slots = Math.max(0, Math.min(Math.floor(credit), settings.maxActive - active, free - active, waiting));
     if (waiting === 0) credit = Math.min(credit, 1);
 
     const next = this.sql
@@ -484,13 +487,14 @@ export class WaitingRoom extends DurableObject<Bindings> {
   private async inventory(eventId: string): Promise<Inventory | null> {
     try {
       const counts = await this.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
-      const inventory = { total: counts.total, sold: counts.sold };
+      const inventory: Inventory = { total: counts.total, sold: counts.sold, held: counts.held };
       this.setMeta('inventory', JSON.stringify(inventory));
       return inventory;
     } catch (error) {
       console.warn(`waiting room ${eventId}: inventory unavailable, using the last known`, error);
       const known = this.meta('inventory');
-      return known ? (JSON.parse(known) as Inventory) : null;
+      // (A copy stored before holds were counted has no `held`.)
+      return known ? { held: 0, ...(JSON.parse(known) as Partial<Inventory>) } as Inventory : null;
     }
   }
 

@@ -175,6 +175,37 @@ describe('WaitingRoom', () => {
     expect(states).toEqual(['admitted', 'admitted', 'admitted', 'waiting', 'waiting']);
   });
 
+  it('admits no more shoppers than there are seats free to hold: a held seat is not free', async () => {
+    // Tokens last a minute, holds ten: a hold can outlive the admission it was made with.
+    const { eventId, ticketIds } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 100, tokenMinutes: 1 }, 3);
+    const buyers = await Promise.all(Array.from({ length: 4 }, () => signUp()));
+    const [holder, others] = [buyers[0]!, buyers.slice(1)];
+    await join(eventId, holder.token);
+    await tick(eventId, 1000);
+    const admission = await status(eventId, holder.token);
+    expect(admission.state).toBe('admitted');
+    const held = await api(`/api/bookings/${eventId}`, {
+      method: 'POST',
+      token: holder.token,
+      headers: { 'X-Queue-Token': admission.token! },
+      json: { ticketIds: ticketIds.slice(0, 2) },
+    });
+    expect(held.status).toBe(201);
+    for (const other of others) await join(eventId, other.token);
+
+    // The holder's admission lapses; two of the three seats stay held: one is free, so one shopper is let in.
+    await tick(eventId, MINUTE + 1000);
+    expect((await Promise.all(others.map(async (o) => (await status(eventId, o.token)).state)))).toEqual(['admitted', 'waiting', 'waiting']);
+    await tick(eventId, 1000);
+    expect((await Promise.all(others.map(async (o) => (await status(eventId, o.token)).state)))).toEqual(['admitted', 'waiting', 'waiting']);
+
+    // The hold is given up: three seats free, one active shopper, so two more.
+    const { bookingId } = (await held.json()) as { bookingId: string };
+    expect((await api(`/api/bookings/${bookingId}`, { method: 'DELETE', token: holder.token })).status).toBe(204);
+    await tick(eventId, 1000);
+    expect((await Promise.all(others.map(async (o) => (await status(eventId, o.token)).state)))).toEqual(['admitted', 'admitted', 'admitted']);
+  });
+
   it('tells everyone waiting at once when the event sells out', async () => {
     const { eventId } = await queuedEvent(admin, { admitPerMinute: 600, maxActive: 1 }, 2);
     const tickets = await ticketIdsOf(eventId);
