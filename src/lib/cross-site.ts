@@ -13,16 +13,15 @@ function cookieBorne(c: Context<AppEnv>): boolean {
 }
 
 /**
- * Each header a browser sent must name our own pages, and at least one must be there: every
- * current browser sends Origin on an unsafe request, so one with neither is not from our pages.
- * `same-site` is refused too: a sibling subdomain is not this site.
+ * Sec-Fetch-Site is set by the browser, never by a page, so when it is there it decides (a page of
+ * ours under `Referrer-Policy: no-referrer` sends its own site `Origin: null`); `same-site` is
+ * refused, a sibling subdomain is not this site. Without it the Origin must be ours: every current
+ * browser sends one on an unsafe request, so a request with neither is not from our pages.
  */
 function fromOwnPages(c: Context<AppEnv>): boolean {
   const site = c.req.header('Sec-Fetch-Site');
-  const origin = c.req.header('Origin');
-  if (site === undefined && origin === undefined) return false;
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
-  return origin === undefined || origin === new URL(c.req.url).origin;
+  if (site !== undefined) return site === 'same-origin' || site === 'none';
+  return c.req.header('Origin') === new URL(c.req.url).origin;
 }
 
 /**
