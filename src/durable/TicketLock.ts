@@ -6,10 +6,12 @@ import { bookings, tickets } from '../db/schema';
 import { writeConfirmedBooking } from '../db/bookings';
 import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
+import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
 import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
 import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
 
 export { eventIdOfBooking, newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
+export type { IdempotencyClaim } from './ticket-lock/idempotency-store';
 
 export interface SeatStatusSnapshot {
   /** Grows with every change of any seat's status; part of the event view's ETag. */
@@ -64,13 +66,6 @@ interface BookingRow extends Record<string, SqlStorageValue> {
   max_tickets_per_user: number | null;
 }
 
-export type IdempotencyClaim =
-  | { state: 'new' | 'in_progress' | 'mismatch' }
-  | { state: 'done'; status: number; body: string };
-
-/** API.md promises at least 24 hours. */
-const IDEMPOTENCY_KEY_LIFETIME_MS = 48 * 3600 * 1000;
-
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
 /** How long seats wait for a payment the provider reported as processing. */
@@ -96,6 +91,7 @@ const CHANGES_TRIM_EVERY = 1_000;
  */
 export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
+  private readonly idempotencyKeys: IdempotencyStore;
   private loading: Promise<void> | null = null;
   /** Bookings whose confirmation this instance is writing to Postgres right now. */
   private readonly writesInFlight = new Set<string>();
@@ -110,6 +106,7 @@ export class TicketLock extends DurableObject<Bindings> {
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.sql = ctx.storage.sql;
+    this.idempotencyKeys = new IdempotencyStore(this.sql);
     ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
 
@@ -333,24 +330,14 @@ export class TicketLock extends DurableObject<Bindings> {
    * request, a retry gets the stored answer, and a different request under the same key is refused.
    */
   async claimIdempotencyKey(key: string, fingerprint: string): Promise<IdempotencyClaim> {
-    const now = Date.now();
-    this.sql.exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, now - IDEMPOTENCY_KEY_LIFETIME_MS);
-    const row = this.sql
-      .exec<{ fingerprint: string; status: number | null; body: string | null }>(`SELECT fingerprint, status, body FROM idempotency_keys WHERE key = ?`, key)
-      .toArray()[0];
-    if (!row) {
-      this.sql.exec(`INSERT INTO idempotency_keys (key, fingerprint, created_at) VALUES (?, ?, ?)`, key, fingerprint, now);
-      return { state: 'new' };
-    }
-    if (row.fingerprint !== fingerprint) return { state: 'mismatch' };
-    if (row.status === null) return { state: 'in_progress' };
-    return { state: 'done', status: row.status, body: row.body ?? '' };
+    const claim = this.idempotencyKeys.claim(key, fingerprint, Date.now());
+    if (claim.state === 'new') this.armAlarm();
+    return claim;
   }
 
   /** Stores the answer to replay, or forgets the claim so the request may be tried again. */
-  async settleIdempotencyKey(key: string, answer: { status: number; body: string } | null): Promise<void> {
-    if (answer) this.sql.exec(`UPDATE idempotency_keys SET status = ?, body = ? WHERE key = ?`, answer.status, answer.body, key);
-    else this.sql.exec(`DELETE FROM idempotency_keys WHERE key = ?`, key);
+  async settleIdempotencyKey(key: string, answer: { status: number; body: string } | null, claim?: string): Promise<void> {
+    this.idempotencyKeys.settle(key, answer, claim);
   }
 
   /**
@@ -365,9 +352,13 @@ export class TicketLock extends DurableObject<Bindings> {
 
   /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */
   override async alarm(): Promise<void> {
-    const eventId = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'event_id'`).toArray()[0]?.value;
-    if (!eventId) return;
     const now = Date.now();
+    this.idempotencyKeys.trimExpired(now);
+    const eventId = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'event_id'`).toArray()[0]?.value;
+    if (!eventId) {
+      this.armAlarm();
+      return;
+    }
     const expired = this.sql
       .exec<{ booking_id: string; status: string }>(`SELECT booking_id, status FROM bookings WHERE status IN ('pending', 'paying') AND expires_at <= ?`, now)
       .toArray();
@@ -487,17 +478,18 @@ export class TicketLock extends DurableObject<Bindings> {
     for (const { ticket_id } of released) this.recordChange(ticket_id, 'available', now);
   }
 
-  /** One alarm, set to the next deadline: a hold's expiry or a confirmation's retry. */
+  /** One alarm, set to the next deadline: a hold's expiry, a confirmation's retry, or a trim of expired keys. */
   private armAlarm(): void {
-    const next = this.sql
+    const bookingsDue = this.sql
       .exec<{ at: number | null }>(
         `SELECT min(at) AS at FROM (
            SELECT min(expires_at) AS at FROM bookings WHERE status IN ('pending', 'paying')
            UNION ALL SELECT min(next_retry_at) FROM bookings WHERE write_pending = 1)`,
       )
       .one().at;
-    if (next === null) void this.ctx.storage.deleteAlarm();
-    else void this.ctx.storage.setAlarm(next);
+    const deadlines = [bookingsDue, this.idempotencyKeys.nextTrimAt()].filter((at): at is number => at !== null);
+    if (deadlines.length === 0) void this.ctx.storage.deleteAlarm();
+    else void this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
 
   /** Every seat is sold to this booking already, or unsold and either held by it or by no live hold. */

@@ -70,6 +70,10 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   `);
   addColumn(sql, 'bookings', 'write_started_at', 'INTEGER');
   addColumn(sql, 'bookings', 'max_tickets_per_user', 'INTEGER');
+  addColumn(sql, 'idempotency_keys', 'claimed_at', 'INTEGER');
+  addColumn(sql, 'idempotency_keys', 'claim', 'TEXT');
+  // The alarm trims expired keys oldest first; claims never scan them.
+  sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }
 
 function addColumn(sql: SqlStorage, table: string, column: string, definition: string): void {
