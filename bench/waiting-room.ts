@@ -4,19 +4,12 @@
 // and times the "sold_out" broadcast from the sale's answer to the last socket hearing it.
 //
 // Usage: npx tsx bench/waiting-room.ts [--sockets 5000]
-import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
-import { signToken } from '../src/lib/signing';
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
 
 const SOCKETS = option('sockets', 5000);
 const BATCH = 100;
-
-/** A session for a made-up user: the waiting room needs a signed-in account, not a row in Postgres. */
-function sessionFor(secret: string, userId: string): Promise<string> {
-  return signToken(secret, 'session', { sub: userId, role: 'customer', exp: Math.floor(Date.now() / 1000) + 3600 });
-}
 
 interface Client {
   socket: WebSocket;
@@ -24,9 +17,10 @@ interface Client {
   soldOutAt: Promise<number>;
 }
 
-function open(url: string): Promise<Client> {
+/** A socket of the signed-in `token` (Node's client can send the header a browser cannot; tokens never go in URLs). */
+function open(url: string, token: string): Promise<Client> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
+    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
     let onPosition!: (position: number) => void;
     let onSoldOut!: (at: number) => void;
     const firstPosition = new Promise<number>((r) => (onPosition = r));
@@ -44,7 +38,7 @@ function open(url: string): Promise<Client> {
 async function main(): Promise<void> {
   const runtime = await startLocalRuntime('waiting_room');
   try {
-    const { base, sessionSecret } = runtime;
+    const { base } = runtime;
     const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
     const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
     const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', { method: 'POST', token: admin, json: { name: 'Tiny Room', city: 'Springfield', sections: [{ name: 'Floor', rows: 1, seatsPerRow: 1 }] } });
@@ -70,11 +64,12 @@ async function main(): Promise<void> {
     const shopper = signup.body.token;
     await call(base, `/api/events/${eventId}/queue/join`, { method: 'POST', token: shopper });
 
+    const sessions = await runtime.signIn(SOCKETS);
     const clients: Client[] = [];
     const started = performance.now();
     for (let i = 0; i < SOCKETS; i += BATCH) {
       const batch = await Promise.all(
-        Array.from({ length: Math.min(BATCH, SOCKETS - i) }, async () => open(`${wsBase}/api/events/${eventId}/queue?token=${encodeURIComponent(await sessionFor(sessionSecret, randomUUID()))}`)),
+        sessions.slice(i, i + BATCH).map((token) => open(`${wsBase}/api/events/${eventId}/queue`, token)),
       );
       clients.push(...batch);
       if (clients.length % 1000 === 0 || clients.length === SOCKETS) process.stdout.write(`  ${clients.length} sockets open\n`);

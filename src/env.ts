@@ -1,11 +1,14 @@
 import type { TicketLock } from './durable/TicketLock';
 import type { WaitingRoom } from './durable/WaitingRoom';
+import type { RateLimiter } from './durable/RateLimiter';
 import type { SessionUser } from './auth/session';
 
 /** What the Worker is given: Durable Object namespaces, settings and secrets (API.md, last section). */
 export interface Bindings {
   TICKET_LOCK: DurableObjectNamespace<TicketLock>;
   WAITING_ROOM: DurableObjectNamespace<WaitingRoom>;
+  /** Token buckets, one object per limited account or IP (src/auth/limits.ts). */
+  RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   DATABASE_URL: string;
   /** `host:port` of the local stand-in for Neon's WebSocket proxy; unset in production. */
   LOCAL_NEON_PROXY?: string;
@@ -24,6 +27,8 @@ export interface Bindings {
 
 export interface Variables {
   user: SessionUser | null;
+  /** A session token came but Postgres could not say whether it stands (src/auth/session.ts). */
+  sessionCheckFailed?: boolean;
 }
 
 export type AppEnv = { Bindings: Bindings; Variables: Variables };
@@ -33,7 +38,7 @@ declare global {
     interface Env extends Bindings {}
     interface GlobalProps {
       mainModule: typeof import('./worker');
-      durableNamespaces: 'TicketLock' | 'WaitingRoom';
+      durableNamespaces: 'TicketLock' | 'WaitingRoom' | 'RateLimiter';
     }
   }
 }

@@ -16,6 +16,7 @@ import { startLocalNeonProxy } from './local-neon-proxy';
 import { startEmbeddedPostgres, usePostgresServer, type LocalDatabase } from './local-database';
 import { applyMigrations } from './migrate';
 import { ensureAdmin } from './seed-catalog';
+import { signSessionToken } from '../../src/auth/session';
 import { isReachable, runOnServer } from './postgres-server';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,8 +25,11 @@ export const LOCAL_ADMIN = { email: 'local-admin@example.com', password: 'local-
 export interface LocalRuntime {
   /** http://127.0.0.1:<port> of the Worker */
   base: string;
-  /** The Worker's SESSION_SECRET, so a benchmark can sign in many users without signing them up. */
-  sessionSecret: string;
+  /**
+   * Session tokens for `count` new accounts, written straight to the database (users and their
+   * sessions rows), so a benchmark signs in thousands without a sign-up and a password hash each.
+   */
+  signIn(count: number): Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -81,6 +85,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
       durableObjects: {
         TICKET_LOCK: { className: 'TicketLock', useSQLite: true },
         WAITING_ROOM: { className: 'WaitingRoom', useSQLite: true },
+        RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
       },
       bindings: {
         DATABASE_URL: database.workerDatabaseUrl,
@@ -97,7 +102,29 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
     });
     cleanups.push(() => mf.dispose());
     const url = await mf.ready;
-    return { base: url.origin, sessionSecret, close };
+    const signIn = async (count: number): Promise<string[]> => {
+      const db = new pg.Client({ connectionString: database.nodeConnectionString });
+      await db.connect();
+      try {
+        const expiresAt = new Date(Date.now() + 3600_000);
+        const tokens: string[] = [];
+        for (let done = 0; done < count; done += 1000) {
+          const { rows } = await db.query<{ user_id: string; session_id: string }>(
+            `with created as (
+               insert into users (email, name, password_hash)
+               select 'bench-' || gen_random_uuid() || '@example.com', 'Bench', 'no-password' from generate_series(1, $1)
+               returning id)
+             insert into sessions (user_id, expires_at) select id, $2 from created returning user_id, id as session_id`,
+            [Math.min(1000, count - done), expiresAt],
+          );
+          for (const row of rows) tokens.push(await signSessionToken({ SESSION_SECRET: sessionSecret }, { sessionId: row.session_id, userId: row.user_id, expiresAt }));
+        }
+        return tokens;
+      } finally {
+        await db.end();
+      }
+    };
+    return { base: url.origin, signIn, close };
   } catch (error) {
     await close();
     throw error;

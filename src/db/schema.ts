@@ -37,6 +37,23 @@ export const users = pgTable(
   ],
 );
 
+/**
+ * Signed-in sessions. A session token names its row, and a token is honoured only while the row
+ * exists: logging out deletes it, deleting the user deletes them all, and so does a password
+ * change (trigger users_password_change_ends_sessions, migration 0006). Rows past expires_at are
+ * dead weight that sign-ins of the same user clear away.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
 /** Failed logins per account and per IP, for rate limiting. */
 export const loginThrottle = pgTable('login_throttle', {
   key: text('key').primaryKey(),

@@ -8,7 +8,7 @@ import { withDb } from '../db/client';
 import { users } from '../db/schema';
 import { isUniqueViolation, toUserJson } from '../db/users';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/passwords';
-import { issueSessionToken, SESSION_COOKIE, SESSION_TTL_SECONDS, type SessionUser } from '../auth/session';
+import { endSession, issueSessionToken, presentedToken, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../auth/session';
 import { forgetFailures, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP, recordFailure, refuseIfThrottled, throttleKeys } from '../auth/throttle';
 import { parseBody, text } from '../validation';
 
@@ -25,8 +25,8 @@ export const loginBody = z.object({
   password: z.string().min(1).max(200),
 });
 
-async function startSession(c: Context<AppEnv>, user: SessionUser): Promise<string> {
-  const token = await issueSessionToken(c.env, user);
+/** Sets the session's token as the cookie (HttpOnly, Secure, SameSite=Lax) and returns it. */
+function startSession(c: Context<AppEnv>, token: string): string {
   setCookie(c, SESSION_COOKIE, token, { httpOnly: true, secure: true, sameSite: 'Lax', path: '/', maxAge: SESSION_TTL_SECONDS });
   return token;
 }
@@ -37,17 +37,18 @@ export const authRoutes = new Hono<AppEnv>()
   .post('/signup', async (c) => {
     const body = await parseBody(c, signupBody);
     const passwordHash = await hashPassword(body.password);
-    const user = await withDb(c.env, async (db) => {
-      try {
-        const [created] = await db.insert(users).values({ email: body.email, name: body.name, passwordHash }).returning();
-        return created!;
-      } catch (error) {
-        if (isUniqueViolation(error)) throw new ApiError(409, 'email_taken', 'An account with that email already exists. Sign in instead.');
-        throw error;
-      }
+    const { user, token } = await withDb(c.env, async (db) => {
+      const [created] = await db
+        .insert(users)
+        .values({ email: body.email, name: body.name, passwordHash })
+        .returning()
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error)) throw new ApiError(409, 'email_taken', 'An account with that email already exists. Sign in instead.');
+          throw error;
+        });
+      return { user: created!, token: await issueSessionToken(c.env, created!, db) };
     });
-    const token = await startSession(c, user);
-    return c.json({ user: toUserJson(user), token }, 201);
+    return c.json({ user: toUserJson(user), token: startSession(c, token) }, 201);
   })
   .post('/login', async (c) => {
     const body = await parseBody(c, loginBody);
@@ -61,16 +62,22 @@ export const authRoutes = new Hono<AppEnv>()
     // The hashing runs with no database session open.
     const matches = await verifyPassword(body.password, found?.passwordHash ?? DUMMY_PASSWORD_HASH);
     const user = found && matches ? found : null;
-    await withDb(c.env, async (db) => {
-      if (user) return forgetFailures(db, keys.account);
+    const token = await withDb(c.env, async (db) => {
+      if (user) {
+        await forgetFailures(db, keys.account);
+        return issueSessionToken(c.env, user, db);
+      }
       await recordFailure(db, keys.account, MAX_FAILURES_PER_ACCOUNT);
       await recordFailure(db, keys.ip, MAX_FAILURES_PER_IP);
+      return null;
     });
-    if (!user) throw invalidCredentials();
-    const token = await startSession(c, user);
-    return c.json({ user: toUserJson(user), token });
+    if (!user || !token) throw invalidCredentials();
+    return c.json({ user: toUserJson(user), token: startSession(c, token) });
   })
-  .post('/logout', (c) => {
+  .post('/logout', async (c) => {
+    // The token is revoked on the server, not merely dropped by this browser.
+    const token = presentedToken(c);
+    if (token) await endSession(c.env, token);
     deleteCookie(c, SESSION_COOKIE, { path: '/', secure: true, httpOnly: true, sameSite: 'Lax' });
     return c.body(null, 204);
   });

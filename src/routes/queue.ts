@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import type { AppEnv } from '../env';
 import { ApiError, unauthenticated } from '../errors';
-import { readSessionToken, requireUser } from '../auth/session';
+import { requireUser } from '../auth/session';
+import { issueSocketTicket, redeemSocketTicket } from '../auth/socket-tickets';
 import type { EventDocument } from '../db/catalog';
 import { visibleEventDocument } from './events';
 import { parseId } from '../validation';
@@ -56,19 +57,27 @@ async function placeInLine(c: Context<AppEnv>, joining: boolean) {
 
 export const queueRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
-    // Browsers cannot set headers on a WebSocket, so the session also comes as ?token=.
-    const queryToken = c.req.query('token');
-    const user = c.get('user') ?? (queryToken ? await readSessionToken(c.env, queryToken) : null);
-    if (!user) throw unauthenticated();
+    // Browsers cannot set headers on a WebSocket: the session comes as the cookie, or as a
+    // one-time ?ticket= from POST …/queue/ticket (src/auth/socket-tickets.ts), never in the URL.
+    const ticket = c.req.query('ticket');
+    if (!ticket) requireUser(c);
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or POST …/queue/join, then poll …/queue/status).', undefined, { Upgrade: 'websocket' });
     }
     const { eventId, document } = await queuedEvent(c);
+    const user = c.get('user') ?? (ticket ? await redeemSocketTicket(c.env, ticket, eventId) : null);
+    if (!user) throw unauthenticated();
     // The room keeps whichever copy of the settings is newer: the catalog's comes along.
     const url = new URL('https://waiting-room.internal/connect');
     url.searchParams.set('userId', user.id);
     url.searchParams.set('settings', JSON.stringify(queueSettingsOf(document.event, document.version)));
     return c.env.WAITING_ROOM.getByName(eventId).fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
+  })
+  .post('/ticket', async (c) => {
+    const user = requireUser(c);
+    const { eventId } = await queuedEvent(c);
+    c.header('Cache-Control', 'no-store');
+    return c.json(await issueSocketTicket(c.env, user, eventId));
   })
   .post('/join', (c) => placeInLine(c, true))
   .get('/status', (c) => placeInLine(c, false))

@@ -28,14 +28,15 @@ describe('GET /api/events/:eventId/queue (WebSocket), POST /queue/join, GET /que
     expect((await api(`/api/events/${queued}/queue/status`)).status).toBe(401);
   });
 
-  it('takes the session from ?token= too, since browsers cannot set headers on a WebSocket', async () => {
+  it('takes a one-time ?ticket= (never the session token), since browsers cannot set headers on a WebSocket', async () => {
     const buyer = await signUp();
-    const response = await api(`/api/events/${queued}/queue?token=${encodeURIComponent(buyer.token)}`, { headers: { Upgrade: 'websocket' } });
+    const { ticket } = (await (await api(`/api/events/${queued}/queue/ticket`, { method: 'POST', token: buyer.token })).json()) as { ticket: string };
+    const response = await api(`/api/events/${queued}/queue?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
     expect(response.status).toBe(101);
     response.webSocket!.accept();
     response.webSocket!.close(1000, 'done');
-    const forged = await api(`/api/events/${queued}/queue?token=${encodeURIComponent(buyer.token + 'x')}`, { headers: { Upgrade: 'websocket' } });
-    expect(forged.status).toBe(401);
+    const inUrl = await api(`/api/events/${queued}/queue?token=${encodeURIComponent(buyer.token)}`, { headers: { Upgrade: 'websocket' } });
+    expect(inUrl.status).toBe(401);
   });
 
   it('answers 426 in the error shape to a plain GET of the socket', async () => {

@@ -1,0 +1,52 @@
+// WebSocket tickets. A browser cannot set headers on a WebSocket and a session token must never
+// sit in a URL (logs, history, Referer), so a page that has the session cookie or token first asks
+// `POST /api/events/:eventId/queue/ticket` for a ticket and opens the waiting room's socket with
+// `?ticket=`. A ticket names the session, the user and the event, lasts 60 seconds and opens one
+// socket: using it spends it in the user's RateLimiter object, as a bucket of one token that refills
+// only after the ticket has expired. Its session must still stand when it is used.
+import type { Bindings } from '../env';
+import { signToken, verifyToken } from '../lib/signing';
+import { checkSession } from './session-check';
+import type { SessionUser } from './session';
+
+const PURPOSE = 'queue-socket-ticket';
+export const SOCKET_TICKET_SECONDS = 60;
+/** A spent ticket's bucket refills after the ticket can no longer be used anyway. */
+const SPENT_TICKET_RULE = { capacity: 1, refillPerSecond: 1 / (2 * SOCKET_TICKET_SECONDS) };
+
+interface TicketClaims {
+  /** session id */
+  s: string;
+  /** user id */
+  u: string;
+  /** event id */
+  e: string;
+  /** expiry, ms since the epoch */
+  x: number;
+  /** nonce: names this ticket's use */
+  n: string;
+}
+
+function ticketSecret(env: Bindings): string {
+  if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) throw new Error('SESSION_SECRET must be set to at least 32 characters');
+  return env.SESSION_SECRET;
+}
+
+export async function issueSocketTicket(env: Bindings, user: SessionUser, eventId: string): Promise<{ ticket: string; expiresAt: string }> {
+  const expiresAt = Date.now() + SOCKET_TICKET_SECONDS * 1000;
+  const claims: TicketClaims = { s: user.sessionId, u: user.id, e: eventId, x: expiresAt, n: crypto.randomUUID() };
+  return { ticket: await signToken(ticketSecret(env), PURPOSE, claims), expiresAt: new Date(expiresAt).toISOString() };
+}
+
+/** The user a ticket for this event admits, spending it; null for a ticket that is not valid, expired, spent or whose session ended. */
+export async function redeemSocketTicket(env: Bindings, ticket: string, eventId: string): Promise<SessionUser | null> {
+  const claims = await verifyToken<TicketClaims>(ticketSecret(env), PURPOSE, ticket);
+  if (!claims || typeof claims.s !== 'string' || typeof claims.u !== 'string' || typeof claims.e !== 'string' || typeof claims.x !== 'number' || typeof claims.n !== 'string') {
+    return null;
+  }
+  if (claims.e !== eventId || claims.x <= Date.now()) return null;
+  const user = await checkSession(env, { sessionId: claims.s, userId: claims.u });
+  if (!user) return null;
+  const spent = await env.RATE_LIMITER.getByName(`account:${claims.u}`).take(`socket-ticket:${claims.n}`, SPENT_TICKET_RULE);
+  return spent.ok ? user : null;
+}
