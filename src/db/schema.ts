@@ -54,13 +54,31 @@ export const sessions = pgTable(
   (t) => [index('sessions_user_idx').on(t.userId)],
 );
 
-/** Failed logins per account and per IP, for rate limiting. */
-export const loginThrottle = pgTable('login_throttle', {
-  key: text('key').primaryKey(),
-  failures: integer('failures').notNull().default(0),
-  windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
-  blockedUntil: timestamp('blocked_until', { withTimezone: true, mode: 'date' }),
-});
+/**
+ * Login attempts in fixed 15-minute windows, one row per thing counted: an IP, an account from
+ * one IP, an account from IPs it does not know (src/auth/throttle.ts). `key` names it.
+ */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull().default(0),
+    windowStartedAt: timestamp('window_started_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('login_throttle_window_idx').on(t.windowStartedAt)],
+);
+
+/** Where an account was last signed into successfully: those IPs stay open to it while strangers guess. */
+export const loginSources = pgTable(
+  'login_sources',
+  {
+    /** The lower-cased email, as the throttle keys name accounts. */
+    account: text('account').notNull(),
+    ip: text('ip').notNull(),
+    lastSuccessAt: timestamp('last_success_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.account, t.ip] })],
+);
 
 export const performers = pgTable('performers', {
   id: uuid('id').primaryKey().defaultRandom(),

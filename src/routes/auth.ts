@@ -9,7 +9,8 @@ import { users } from '../db/schema';
 import { isUniqueViolation, toUserJson } from '../db/users';
 import { DUMMY_PASSWORD_HASH, hashPassword, verifyPassword } from '../auth/passwords';
 import { endSession, issueSessionToken, presentedToken, SESSION_COOKIE, SESSION_TTL_SECONDS } from '../auth/session';
-import { forgetFailures, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_IP, recordFailure, refuseIfThrottled, throttleKeys } from '../auth/throttle';
+import { attemptSucceeded, countAttempt, loginAttempt, rememberSource } from '../auth/throttle';
+import { clientIp, limitSignup } from '../auth/limits';
 import { parseBody, text } from '../validation';
 
 const email = z.string().trim().max(254).pipe(z.email('must be an email address'));
@@ -36,6 +37,8 @@ const invalidCredentials = () => new ApiError(401, 'invalid_credentials', 'That 
 export const authRoutes = new Hono<AppEnv>()
   .post('/signup', async (c) => {
     const body = await parseBody(c, signupBody);
+    // Counted before the hash: sign-ups cost CPU and make identities that per-account limits trust.
+    await limitSignup(c);
     const passwordHash = await hashPassword(body.password);
     const { user, token } = await withDb(c.env, async (db) => {
       const [created] = await db
@@ -46,33 +49,28 @@ export const authRoutes = new Hono<AppEnv>()
           if (isUniqueViolation(error)) throw new ApiError(409, 'email_taken', 'An account with that email already exists. Sign in instead.');
           throw error;
         });
+      await rememberSource(db, loginAttempt(created!.email, clientIp(c) ?? undefined));
       return { user: created!, token: await issueSessionToken(c.env, created!, db) };
     });
     return c.json({ user: toUserJson(user), token: startSession(c, token) }, 201);
   })
   .post('/login', async (c) => {
     const body = await parseBody(c, loginBody);
-    const keys = throttleKeys(body.email, c.req.header('CF-Connecting-IP') ?? 'unknown');
-    const found = await withDb(c.env, async (db) => {
-      await refuseIfThrottled(db, [keys.account, keys.ip]);
+    // Counted before the password is hashed, atomically (src/auth/throttle.ts): a refused attempt checks nothing.
+    const { attempt, found } = await withDb(c.env, async (db) => {
+      const counted = await countAttempt(db, loginAttempt(body.email, clientIp(c) ?? undefined));
       const [row] = await db.select().from(users).where(sql`lower(${users.email}) = lower(${body.email})`);
-      return row;
+      return { attempt: counted, found: row };
     });
     // An unknown email costs the same hashing as a wrong password, so timing tells nothing.
     // The hashing runs with no database session open.
     const matches = await verifyPassword(body.password, found?.passwordHash ?? DUMMY_PASSWORD_HASH);
-    const user = found && matches ? found : null;
+    if (!found || !matches) throw invalidCredentials();
     const token = await withDb(c.env, async (db) => {
-      if (user) {
-        await forgetFailures(db, keys.account);
-        return issueSessionToken(c.env, user, db);
-      }
-      await recordFailure(db, keys.account, MAX_FAILURES_PER_ACCOUNT);
-      await recordFailure(db, keys.ip, MAX_FAILURES_PER_IP);
-      return null;
+      await attemptSucceeded(db, attempt);
+      return issueSessionToken(c.env, found, db);
     });
-    if (!user || !token) throw invalidCredentials();
-    return c.json({ user: toUserJson(user), token: startSession(c, token) });
+    return c.json({ user: toUserJson(found), token: startSession(c, token) });
   })
   .post('/logout', async (c) => {
     // The token is revoked on the server, not merely dropped by this browser.

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { signToken } from '../../src/lib/signing';
 import { api, env, unique } from '../helpers';
 
-// Failed logins are counted per account and per client IP (CF-Connecting-IP, "unknown" when
-// absent). Every failing login here sends an IP of its own, so these tests never push the shared
-// "unknown" bucket, which every other test file's logins fall into, towards its limit.
+// Login attempts are counted per client IP (CF-Connecting-IP), per account and IP, and per account
+// from IPs that never signed into it (src/auth/throttle.ts); sign-ups per IP. Limits by IP apply
+// only when the header is there (Cloudflare always sends it), so the other test files, which send
+// none, share no bucket. Every failing login here sends an IP of its own.
 
 interface ErrorBody {
   error: { code: string; message: string; details?: Array<{ field: string; message: string }> };
@@ -27,8 +28,8 @@ const uniqueIp = () => {
 
 const newEmail = () => `${unique('auth')}@example.com`;
 
-function signup(json: unknown): Promise<Response> {
-  return api('/api/auth/signup', { method: 'POST', json });
+function signup(json: unknown, ip?: string): Promise<Response> {
+  return api('/api/auth/signup', { method: 'POST', json, headers: ip ? { 'CF-Connecting-IP': ip } : {} });
 }
 
 function login(email: string, password: string, ip = uniqueIp()): Promise<Response> {
@@ -106,6 +107,19 @@ describe('POST /api/auth/signup', () => {
     });
   }
 
+  it('takes 5 sign-ups an hour from one IP; the 6th is 429 rate_limited with Retry-After and creates nothing', async () => {
+    const ip = uniqueIp();
+    for (let i = 0; i < 5; i++) expect((await signup({ email: newEmail(), password: PASSWORD, name: 'Busy Signer' }, ip)).status).toBe(201);
+    const email = newEmail();
+    const refused = await signup({ email, password: PASSWORD, name: 'Busy Signer' }, ip);
+    await expectError(refused, 429, 'rate_limited');
+    expect(Number(refused.headers.get('Retry-After'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('Retry-After'))).toBeLessThanOrEqual(3600);
+    await expectError(await login(email, PASSWORD), 401, 'invalid_credentials');
+    // Another address is not held back.
+    expect((await signup({ email: newEmail(), password: PASSWORD, name: 'Other Signer' }, uniqueIp())).status).toBe(201);
+  });
+
   it('accepts passwords of exactly 8 and exactly 200 characters', async () => {
     for (const password of ['12345678', 'p'.repeat(200)]) {
       const email = newEmail();
@@ -156,19 +170,48 @@ describe('POST /api/auth/login', () => {
     expect(wrongPassword.headers.getSetCookie()).toEqual([]);
   });
 
-  it('after 5 failures for one account refuses the next attempt, even with the right password, with 429 and Retry-After', async () => {
+  it('after 5 failures at one account from one IP refuses that IP there, even with the right password, with 429 and Retry-After', async () => {
     const account = await registered();
+    const ip = uniqueIp();
     for (let i = 0; i < 5; i++) {
-      await expectError(await login(account.email, `wrong-password-${i}`), 401, 'invalid_credentials');
+      await expectError(await login(account.email, `wrong-password-${i}`, ip), 401, 'invalid_credentials');
     }
-    // From yet another IP and with the right password: the account itself is locked.
-    const refused = await login(account.email, PASSWORD);
+    const refused = await login(account.email, PASSWORD, ip);
     await expectError(refused, 429, 'rate_limited');
     const retryAfter = refused.headers.get('Retry-After');
     expect(retryAfter).toMatch(/^\d+$/);
     expect(Number(retryAfter)).toBeGreaterThan(0);
+    expect(Number(retryAfter)).toBeLessThanOrEqual(15 * 60);
     // Another case of the same email is the same account.
-    await expectError(await login(account.email.toUpperCase(), PASSWORD), 429, 'rate_limited');
+    await expectError(await login(account.email.toUpperCase(), PASSWORD, ip), 429, 'rate_limited');
+    // The account is not locked for everyone, nor the IP for every account.
+    expect((await login(account.email, PASSWORD, uniqueIp())).status).toBe(200);
+    const other = await registered();
+    expect((await login(other.email, PASSWORD, ip)).status).toBe(200);
+  });
+
+  it('counts each attempt before checking its password: of 40 guesses at once from one IP, only 5 are checked', async () => {
+    const account = await registered();
+    const ip = uniqueIp();
+    const responses = await Promise.all(Array.from({ length: 40 }, (_, i) => login(account.email, `guess-${i}`, ip)));
+    const statuses = responses.map((response) => response.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(5);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(35);
+  });
+
+  it('lets no stranger lock the owner out: failures from many IPs close the account to new IPs, not to one the owner signed in from', async () => {
+    const account = await registered();
+    const home = uniqueIp();
+    expect((await login(account.email, PASSWORD, home)).status).toBe(200);
+    // Guesses from 25 addresses, each below its own per-IP limit.
+    const guesses = [];
+    for (let i = 0; i < 25; i++) guesses.push((await login(account.email, `wrong-password-${i}`, uniqueIp())).status);
+    expect(guesses.slice(0, 20)).toEqual(Array(20).fill(401));
+    expect(guesses.slice(20)).toEqual(Array(5).fill(429));
+    // A new address is refused even with the right password ...
+    await expectError(await login(account.email, PASSWORD, uniqueIp()), 429, 'rate_limited');
+    // ... but the owner, from where they signed in before, is not.
+    expect((await login(account.email, PASSWORD, home)).status).toBe(200);
   });
 
   it('forgets an account\'s earlier failures after a successful login', async () => {

@@ -1,0 +1,51 @@
+// Request rate limits, kept in RateLimiter Durable Objects (src/durable/RateLimiter.ts): one
+// object per account (`account:<userId>`) and per client IP (`ip:<address>`), a token bucket per
+// kind of request inside it. Over a limit: 429 rate_limited with Retry-After.
+//
+// The client's IP is CF-Connecting-IP, which Cloudflare sets on every request; limits by IP apply
+// only when it is there, so local tools and tests (which send none) do not all share one bucket.
+// Login attempts are throttled in Postgres instead (src/auth/throttle.ts): login needs it anyway,
+// and the count must be taken in the same place the password check reads.
+import type { Context } from 'hono';
+import type { AppEnv, Bindings } from '../env';
+import { ApiError } from '../errors';
+import type { LimitRule } from '../durable/RateLimiter';
+
+/** Generous for people, tight for scripts: buckets refill steadily and allow a burst of `capacity`. */
+export const LIMITS = {
+  /** Account creation costs a password hash and makes a fresh identity: 5 an hour per IP. */
+  signupPerIp: { capacity: 5, refillPerSecond: 5 / 3600 },
+  /** Holds, payments, cancellations: 60 at once, then one a second, per account. */
+  bookingsPerAccount: { capacity: 60, refillPerSecond: 1 },
+  /** Per address, for everyone behind it (an office, a campus): 300 at once, then 10 a second. */
+  bookingsPerIp: { capacity: 300, refillPerSecond: 10 },
+  /** Queue joins, sockets, tickets and status polls: 60 at once, then one a second, per account. */
+  queuePerAccount: { capacity: 60, refillPerSecond: 1 },
+  queuePerIp: { capacity: 600, refillPerSecond: 20 },
+} satisfies Record<string, LimitRule>;
+
+export function clientIp(c: Context<AppEnv>): string | null {
+  return c.req.header('CF-Connecting-IP')?.trim() || null;
+}
+
+interface Limited {
+  /** `account:<userId>` or `ip:<address>`: the RateLimiter object. */
+  subject: string;
+  bucket: string;
+  rule: LimitRule;
+}
+
+/** Takes a token from each bucket (at once) and refuses the request if any is empty. */
+export async function enforceLimits(env: Bindings, limits: Limited[]): Promise<void> {
+  const results = await Promise.all(limits.map((limit) => env.RATE_LIMITER.getByName(limit.subject).take(limit.bucket, limit.rule)));
+  const waits = results.flatMap((result) => (result.ok ? [] : [result.retryAfterSeconds]));
+  if (waits.length === 0) return;
+  const retryAfter = Math.max(...waits);
+  throw new ApiError(429, 'rate_limited', `Too many requests. Try again in ${retryAfter} seconds.`, undefined, { 'Retry-After': String(retryAfter) });
+}
+
+/** Sign-ups: limited per IP, before the password is hashed. */
+export async function limitSignup(c: Context<AppEnv>): Promise<void> {
+  const ip = clientIp(c);
+  if (ip) await enforceLimits(c.env, [{ subject: `ip:${ip}`, bucket: 'signup', rule: LIMITS.signupPerIp }]);
+}
