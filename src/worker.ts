@@ -25,6 +25,35 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 const app = new Hono<AppEnv>();
 
+/** No type sniffing, no full URLs to other sites, never in a frame. */
+const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
+  ['X-Content-Type-Options', 'nosniff'],
+  // Not no-referrer: under it a browser sends our own pages' writes with `Origin: null`.
+  ['Referrer-Policy', 'strict-origin-when-cross-origin'],
+  ['X-Frame-Options', 'DENY'],
+];
+
+function secure(headers: Headers): void {
+  for (const [name, value] of SECURITY_HEADERS) headers.set(name, value);
+  // A page's own policy (the API docs) keeps its rules and gains the frame rule if it lacks one.
+  const policy = headers.get('Content-Security-Policy');
+  if (!policy) headers.set('Content-Security-Policy', "frame-ancestors 'none'");
+  else if (!/frame-ancestors/i.test(policy)) headers.set('Content-Security-Policy', `${policy}; frame-ancestors 'none'`);
+}
+
+// First, so it wraps everything after it: errors, 404s, 304s and streams are answered through it.
+app.use('*', async (c, next) => {
+  await next();
+  try {
+    secure(c.res.headers);
+  } catch {
+    // A response from fetch() or a Durable Object (the queue's 101) has immutable headers: send a copy.
+    const copy = new Response(c.res.body, c.res);
+    secure(copy.headers);
+    c.res = copy;
+  }
+});
+
 app.use(
   '/api/*',
   bodyLimit({
