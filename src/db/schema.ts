@@ -5,6 +5,7 @@ import {
   boolean,
   check,
   customType,
+  doublePrecision,
   index,
   integer,
   pgTable,
@@ -88,14 +89,28 @@ export const performers = pgTable('performers', {
   createdAt: createdAt(),
 });
 
-export const venues = pgTable('venues', {
-  id: uuid('id').primaryKey().defaultRandom(),
-  name: text('name').notNull(),
-  city: text('city').notNull(),
-  address: text('address'),
-  capacity: integer('capacity').notNull(),
-  createdAt: createdAt(),
-});
+export const venues = pgTable(
+  'venues',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    name: text('name').notNull(),
+    city: text('city').notNull(),
+    address: text('address'),
+    capacity: integer('capacity').notNull(),
+    /** Decimal degrees, both or neither; search's `near=` finds venues by them. */
+    latitude: doublePrecision('latitude'),
+    longitude: doublePrecision('longitude'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // A latitude range on this index bounds a `near=` search before the exact distance.
+    index('venues_location_idx').on(t.latitude, t.longitude),
+    check(
+      'venues_location_check',
+      sql`(${t.latitude} is null) = (${t.longitude} is null) and (${t.latitude} is null or (${t.latitude} between -90 and 90 and ${t.longitude} between -180 and 180))`,
+    ),
+  ],
+);
 
 export const venueSections = pgTable(
   'venue_sections',
@@ -153,13 +168,21 @@ export const events = pgTable(
     queueTokenMinutes: integer('queue_token_minutes').notNull().default(10),
     /** How long before onSaleAt the waiting room's lobby opens. */
     queueLobbyMinutes: integer('queue_lobby_minutes').notNull().default(30),
-    /** Weighted text of the event, its performer, venue and city; kept by src/db/search.ts. */
+    /** Weighted text of the event, its performer, venue and city: event_search_document() (migration 0008), kept by src/db/search.ts. */
     searchVector: tsvector('search_vector'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
   (t) => [
     index('events_search_vector_idx').using('gin', t.searchVector),
+    // Search (src/db/search-retrieval.ts): the keyword in names only (A), in names and place (A, B).
+    index('events_search_names_idx').using('gin', sql`ts_filter(${t.searchVector}, '{a}'::"char"[])`),
+    index('events_search_place_idx').using('gin', sql`ts_filter(${t.searchVector}, '{a,b}'::"char"[])`),
+    // Published events in date order, carrying what search checks (migration 0008 adds
+    // INCLUDE (search_vector, venue_id, performer_id, on_sale_at), which drizzle cannot say):
+    // a walk along it reads index pages only.
+    index('events_search_walk_idx').on(t.startsAt, t.id).where(sql`${t.status} = 'published'`),
+    index('events_search_name_idx').on(sql`lower(${t.name})`, t.id).where(sql`${t.status} = 'published'`),
     index('events_status_starts_at_idx').on(t.status, t.startsAt),
     index('events_performer_idx').on(t.performerId),
     index('events_venue_idx').on(t.venueId),
@@ -200,6 +223,8 @@ export const tickets = pgTable(
     uniqueIndex('tickets_event_seat_key').on(t.eventId, t.seatId),
     index('tickets_event_position_idx').on(t.eventId, t.position),
     index('tickets_booking_idx').on(t.bookingId),
+    // Search's onSale=true asks whether an event has a ticket left.
+    index('tickets_available_idx').on(t.eventId).where(sql`${t.status} = 'available'`),
     check('tickets_status_check', sql`${t.status} in ('available', 'sold')`),
     check('tickets_sold_has_booking', sql`(${t.status} = 'sold') = (${t.bookingId} is not null)`),
   ],
