@@ -24,19 +24,27 @@ export interface ConfirmedBookingRecord {
  * lost answer, or one Postgres took long to answer) sees that write committed and reports it
  * written, never "seats gone" for seats sold to this very booking (invariant 9).
  */
-export async function writeConfirmedBooking(db: Database, booking: ConfirmedBookingRecord): Promise<'written' | 'seats_gone'> {
+export type WriteOutcome =
+  | { status: 'written' }
+  /** Nothing was written: these tickets are sold to other bookings (the rest are still available). */
+  | { status: 'seats_gone'; soldElsewhere: Array<{ ticketId: string; bookingId: string }> };
+
+export async function writeConfirmedBooking(db: Database, booking: ConfirmedBookingRecord): Promise<WriteOutcome> {
   const ticketIds = `{${booking.ticketIds.join(',')}}`;
   return db.transaction(async (tx) => {
     const locked = (
       await tx.execute(sql`
-        select status, booking_id from tickets
+        select id, status, booking_id from tickets
         where event_id = ${booking.eventId} and id = any(${ticketIds}::uuid[])
         order by id for update`)
-    ).rows as Array<{ status: string; booking_id: string | null }>;
+    ).rows as Array<{ id: string; status: string; booking_id: string | null }>;
     // After the locks, so a booking committed by a write this one waited on is seen.
     const existing = await tx.execute(sql`select 1 from bookings where id = ${booking.bookingId}`);
-    if (existing.rows.length > 0) return 'written';
-    if (locked.length !== booking.ticketIds.length || locked.some((ticket) => ticket.status !== 'available')) return 'seats_gone';
+    if (existing.rows.length > 0) return { status: 'written' as const };
+    if (locked.length !== booking.ticketIds.length || locked.some((ticket) => ticket.status !== 'available')) {
+      const soldElsewhere = locked.filter((ticket) => ticket.booking_id !== null).map((ticket) => ({ ticketId: ticket.id, bookingId: ticket.booking_id! }));
+      return { status: 'seats_gone' as const, soldElsewhere };
+    }
     const written = await tx.execute(sql`
       with sold as (
         update tickets set status = 'sold', booking_id = ${booking.bookingId}
@@ -56,9 +64,9 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
     if ((written.rowCount ?? written.rows.length) !== booking.ticketIds.length) {
       tx.rollback();
     }
-    return 'written' as const;
-  }).catch((error: unknown) => {
-    if (error instanceof TransactionRollbackError) return 'seats_gone' as const;
+    return { status: 'written' as const };
+  }).catch((error: unknown): WriteOutcome => {
+    if (error instanceof TransactionRollbackError) return { status: 'seats_gone', soldElsewhere: [] };
     throw error;
   });
 }

@@ -3,10 +3,12 @@ import { eq } from 'drizzle-orm';
 import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
 import { bookings, tickets } from '../db/schema';
-import { writeConfirmedBooking } from '../db/bookings';
+import { writeConfirmedBooking, type WriteOutcome } from '../db/bookings';
 import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
 import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
+import { RefundLedger, type OwedRefund } from './ticket-lock/refund-ledger';
+import { paymentProviderFor } from '../payments';
 import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
 import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
 
@@ -42,10 +44,21 @@ export type PaymentStart =
 
 type RetakeRefusal = { ok: false; reason: 'ticket_limit'; limit: number; owned: number } | { ok: false; reason: 'admission_used' };
 
+/** A payment that came back successful: the provider that took it, its reference there, and (from a webhook) how much it took. */
+export interface Payment {
+  provider: string;
+  reference: string;
+  amountCents?: number;
+}
+
 export type ConfirmOutcome =
   | { ok: true; booking: BookingState }
   | { ok: false; reason: 'not_found' }
-  /** Postgres refused the sale: the seats went to someone else; the payment must be refunded. */
+  /**
+   * The booking cannot have its seats (gone, or taking them again is refused): it is cancelled and
+   * the payment is owed back; `booking.refunded` says whether the provider has given it back yet
+   * (the alarm retries until it has).
+   */
   | { ok: false; reason: 'seats_gone'; booking: BookingState };
 
 interface BookingRow extends Record<string, SqlStorageValue> {
@@ -92,6 +105,7 @@ const CHANGES_TRIM_EVERY = 1_000;
 export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
   private readonly idempotencyKeys: IdempotencyStore;
+  private readonly refunds: RefundLedger;
   private loading: Promise<void> | null = null;
   /** Bookings whose confirmation this instance is writing to Postgres right now. */
   private readonly writesInFlight = new Set<string>();
@@ -107,6 +121,7 @@ export class TicketLock extends DurableObject<Bindings> {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.idempotencyKeys = new IdempotencyStore(this.sql);
+    this.refunds = new RefundLedger(this.sql);
     ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
 
@@ -271,22 +286,25 @@ export class TicketLock extends DurableObject<Bindings> {
    * The payment succeeded: records the decision here first (so it survives a Postgres outage),
    * then writes the sale to Postgres in one transaction. Safe to call again for the same booking.
    */
-  async confirm(eventId: string, bookingId: string, payment: { provider: string; reference: string }): Promise<ConfirmOutcome> {
+  async confirm(eventId: string, bookingId: string, payment: Payment): Promise<ConfirmOutcome> {
     await this.ensureLoaded(eventId);
     const booking = this.bookingRow(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     if (booking.status === 'confirmed') return { ok: true, booking: this.bookingState(eventId, bookingId)! };
-    // Once a booking's money was given back, no later charge of it may take seats: that charge
-    // is refunded too (money and seats agree).
-    if (booking.refunded === 1) return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
     const now = Date.now();
-    // A payment that lands after its hold ended (a late webhook) takes the seats again only if
-    // nobody else has them; otherwise the money goes back.
     const ticketIds = this.bookingTicketIds(bookingId);
-    const refused = !this.seatsStillAvailableTo(bookingId, ticketIds, now) || (!this.holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
+    // Once a booking's money went back (or is owed back), no later charge of it may take seats:
+    // that charge is refunded too. A payment that lands after its hold ended (a late webhook) takes
+    // the seats again only as a new hold could; otherwise the money goes back.
+    const refused =
+      (booking.status === 'cancelled' && this.refunds.hasRefundFor(bookingId)) ||
+      !this.seatsStillAvailableTo(bookingId, ticketIds, now) ||
+      (!this.holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
     if (refused) {
       if (booking.status === 'pending' || booking.status === 'paying') this.endHold(bookingId, 'cancelled', now);
       else this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
+      this.oweRefund(bookingId, payment, payment.amountCents ?? booking.total_cents, 'seats_unavailable', now);
+      await this.payRefund(payment.reference);
       return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
     }
     for (const ticketId of ticketIds) {
@@ -300,7 +318,10 @@ export class TicketLock extends DurableObject<Bindings> {
     // Arms the alarm for the write's lease before anything is awaited.
     const outcome = await this.writeToPostgres(eventId, bookingId);
     if (outcome === 'written') await this.tellWaitingRoom(eventId, bookingId);
-    if (outcome === 'seats_gone') return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+    if (outcome === 'seats_gone') {
+      await this.payRefund(payment.reference);
+      return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+    }
     return { ok: true, booking: this.bookingState(eventId, bookingId)! };
   }
 
@@ -319,7 +340,7 @@ export class TicketLock extends DurableObject<Bindings> {
     }
   }
 
-  /** The refund of a booking whose seats were gone went through. */
+  /** The refund of a booking whose seats were gone went through (for callers that refund by themselves; confirm refunds on its own). */
   async markRefunded(eventId: string, bookingId: string): Promise<void> {
     await this.ensureLoaded(eventId);
     this.sql.exec(`UPDATE bookings SET refunded = 1 WHERE booking_id = ?`, bookingId);
@@ -371,6 +392,7 @@ export class TicketLock extends DurableObject<Bindings> {
       const outcome = await this.writeToPostgres(eventId, booking_id);
       if (outcome === 'written') await this.tellWaitingRoom(eventId, booking_id);
     }
+    for (const reference of this.refunds.due(Date.now())) await this.payRefund(reference);
     this.armAlarm();
   }
 
@@ -395,10 +417,15 @@ export class TicketLock extends DurableObject<Bindings> {
     }
   }
 
+  /**
+   * Postgres takes the sale, or has the seats sold to another booking: then this booking is
+   * cancelled and its payment owed back (the buyer may have been told "confirmed" while Postgres
+   * was away), and the seats show as Postgres has them.
+   */
   private async writeConfirmation(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later'> {
     const booking = this.bookingRow(bookingId)!;
     const ticketIds = this.bookingTicketIds(bookingId);
-    let result: 'written' | 'seats_gone';
+    let result: WriteOutcome;
     try {
       result = await withDb(this.env, (db) =>
         writeConfirmedBooking(db, {
@@ -424,16 +451,24 @@ export class TicketLock extends DurableObject<Bindings> {
     const now = Date.now();
     this.sql.exec(`UPDATE bookings SET write_pending = 0, next_retry_at = NULL, write_started_at = NULL WHERE booking_id = ?`, bookingId);
     this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
-    if (result === 'seats_gone') {
+    if (result.status === 'seats_gone') {
       this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
-      for (const id of ticketIds) this.recordChange(id, 'available', now);
-      return result;
+      const soldElsewhere = new Map(result.soldElsewhere.map((sale) => [sale.ticketId, sale.bookingId]));
+      for (const id of ticketIds) {
+        const soldTo = soldElsewhere.get(id);
+        if (soldTo) this.sql.exec(`UPDATE tickets SET sold_to_booking = ? WHERE ticket_id = ?`, soldTo, id);
+        this.recordChange(id, soldTo ? 'booked' : 'available', now);
+      }
+      if (booking.payment_reference) {
+        this.oweRefund(bookingId, { provider: booking.payment_provider ?? 'test', reference: booking.payment_reference }, booking.total_cents, 'seats_unavailable', now);
+      }
+      return 'seats_gone';
     }
     for (const id of ticketIds) {
       this.sql.exec(`UPDATE tickets SET sold_to_booking = ?, sold_to_user = ? WHERE ticket_id = ?`, bookingId, booking.user_id, id);
       this.recordChange(id, 'booked', now);
     }
-    return result;
+    return 'written';
   }
 
   /**
@@ -478,7 +513,29 @@ export class TicketLock extends DurableObject<Bindings> {
     for (const { ticket_id } of released) this.recordChange(ticket_id, 'available', now);
   }
 
-  /** One alarm, set to the next deadline: a hold's expiry, a confirmation's retry, or a trim of expired keys. */
+  /**
+   * A payment owed back, recorded in the same step as the decision that makes it due (the alarm
+   * pays it if this instance does not get to).
+   */
+  private oweRefund(bookingId: string, payment: Payment, amountCents: number, reason: OwedRefund['reason'], now: number): void {
+    this.refunds.owe({ reference: payment.reference, bookingId, provider: payment.provider, amountCents, reason }, now);
+    this.armAlarm();
+  }
+
+  /** Asks the payment provider for an owed refund; one that fails stays owed for the alarm. */
+  private async payRefund(reference: string): Promise<void> {
+    const paid = await this.refunds.pay(reference, async (refund) => {
+      const provider = paymentProviderFor(this.env);
+      if (provider.name !== refund.provider) throw new Error(`${refund.reference} was paid through ${refund.provider}, but this server pays through ${provider.name}`);
+      await provider.refund(refund.reference, refund.amountCents);
+    });
+    // A cancelled booking whose money went back says so; a second payment given back for a booking
+    // another payment bought leaves that booking as it is.
+    if (paid) this.sql.exec(`UPDATE bookings SET refunded = 1 WHERE booking_id = ? AND status = 'cancelled'`, paid.refunded);
+    this.armAlarm();
+  }
+
+  /** One alarm, set to the next deadline: a hold's expiry, a confirmation's retry, a refund's retry, or a trim of expired keys. */
   private armAlarm(): void {
     const bookingsDue = this.sql
       .exec<{ at: number | null }>(
@@ -487,7 +544,7 @@ export class TicketLock extends DurableObject<Bindings> {
            UNION ALL SELECT min(next_retry_at) FROM bookings WHERE write_pending = 1)`,
       )
       .one().at;
-    const deadlines = [bookingsDue, this.idempotencyKeys.nextTrimAt()].filter((at): at is number => at !== null);
+    const deadlines = [bookingsDue, this.refunds.nextAttemptAt(), this.idempotencyKeys.nextTrimAt()].filter((at): at is number => at !== null);
     if (deadlines.length === 0) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(Math.min(...deadlines));
   }

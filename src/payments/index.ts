@@ -1,6 +1,7 @@
 import { settings, type Bindings } from '../env';
 import { ApiError } from '../errors';
-import { testPaymentProvider, type PaymentProvider } from './provider';
+import type { PaymentProvider } from './provider';
+import { testPaymentProvider } from './test-provider';
 import { stripePaymentProvider } from './stripe';
 
 const RETRY_AFTER_SECONDS = 300;

@@ -98,10 +98,10 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
   if (charge.status === 'processing') return lock.holdWhileProcessing(booking.eventId, booking.bookingId);
   const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference });
   if (!confirmed.ok) {
+    // The TicketLock owes the payment back and asks the provider itself (its alarm retries a refund that fails).
     if (confirmed.reason === 'seats_gone') {
-      await provider.refund(charge.reference, started.booking.totalCents);
-      await lock.markRefunded(booking.eventId, booking.bookingId);
-      throw new ApiError(410, 'hold_expired', 'The seats went to someone else before your payment completed; your payment was refunded.');
+      const refund = confirmed.booking.refunded ? 'your payment was refunded' : 'your payment will be refunded';
+      throw new ApiError(410, 'hold_expired', `The seats went to someone else before your payment completed; ${refund}.`);
     }
     throw notFound('booking');
   }

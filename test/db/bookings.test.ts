@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
-import { writeConfirmedBooking, type ConfirmedBookingRecord } from '../../src/db/bookings';
+import { writeConfirmedBooking, type ConfirmedBookingRecord, type WriteOutcome } from '../../src/db/bookings';
 import { newBookingId } from '../../src/domain/booking';
 import { adminToken, createEvent, env, signUp, ticketIdsOf } from '../helpers';
 import { isPglite, lockTicketRows, sessionsWaitingOnLocks } from '../postgres-sessions';
@@ -40,7 +40,7 @@ describe('writeConfirmedBooking', () => {
     const booking = await record(2);
     const pglite = await isPglite();
     const locks = await lockTicketRows(booking.ticketIds);
-    let writes: Promise<['written' | 'seats_gone', 'written' | 'seats_gone']>;
+    let writes: Promise<WriteOutcome[]>;
     try {
       writes = Promise.all([withDb(env, (db) => writeConfirmedBooking(db, booking)), withDb(env, (db) => writeConfirmedBooking(db, booking))]);
       // Both writers queue on the locked rows (PGlite runs sessions one after another instead).
@@ -48,17 +48,17 @@ describe('writeConfirmedBooking', () => {
     } finally {
       await locks.release();
     }
-    expect(await writes).toEqual(['written', 'written']);
+    expect(await writes).toEqual([{ status: 'written' }, { status: 'written' }]);
     const sale = await postgresSale(booking.eventId);
     expect(sale.bookings).toEqual([{ id: booking.bookingId, status: 'confirmed' }]);
     expect(sale.sold.map((row) => (row as { booking_id: string }).booking_id)).toEqual([booking.bookingId, booking.bookingId]);
   });
 
-  it('reports seats gone, writing nothing, when another booking holds one of the tickets', async () => {
+  it('reports seats gone, naming the other booking and writing nothing, when another booking holds one of the tickets', async () => {
     const first = await record(2);
     const second = { ...first, bookingId: newBookingId(first.eventId), ticketIds: [first.ticketIds[1]!, (await ticketIdsOf(first.eventId))[2]!] };
-    expect(await withDb(env, (db) => writeConfirmedBooking(db, first))).toBe('written');
-    expect(await withDb(env, (db) => writeConfirmedBooking(db, second))).toBe('seats_gone');
+    expect(await withDb(env, (db) => writeConfirmedBooking(db, first))).toEqual({ status: 'written' });
+    expect(await withDb(env, (db) => writeConfirmedBooking(db, second))).toEqual({ status: 'seats_gone', soldElsewhere: [{ ticketId: first.ticketIds[1], bookingId: first.bookingId }] });
     const sale = await postgresSale(first.eventId);
     expect(sale.bookings).toEqual([{ id: first.bookingId, status: 'confirmed' }]);
     expect(sale.sold).toHaveLength(2);

@@ -8,6 +8,8 @@ import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { eventDocumentKey } from '../../src/routes/events';
 import { adminToken, api, createEvent, env, signUp } from '../helpers';
+import { browsingBuyer } from '../faults';
+import { testPaymentRecord } from '../../src/payments/test-provider';
 
 interface Booking {
   bookingId: string;
@@ -69,8 +71,8 @@ function retryAt(eventId: string, bookingId: string, at: number): Promise<void> 
 
 const FAR_FUTURE = Date.now() + 24 * 3600 * 1000;
 
-const pay = (token: string, bookingId: string) =>
-  api(`/api/bookings/${bookingId}/pay`, { method: 'POST', token, json: { paymentDetails: { paymentMethodId: 'pm_card_visa' } } });
+const pay = (token: string, bookingId: string, paymentMethodId = 'pm_card_visa') =>
+  api(`/api/bookings/${bookingId}/pay`, { method: 'POST', token, json: { paymentDetails: { paymentMethodId } } });
 
 describe('a confirmation Postgres cannot take yet', () => {
   let admin: string;
@@ -194,3 +196,91 @@ describe('a confirmation Postgres cannot take yet', () => {
     await expectSoldOnce(eventId, ticketId, bookingId);
   });
 });
+
+describe('a confirmation whose retry finds its seats sold to another booking in Postgres', () => {
+  let admin: string;
+  beforeAll(async () => {
+    expect((await faults()).scope).not.toBe('');
+    admin = await adminToken();
+  });
+
+  afterEach(async () => {
+    await setDatabaseDown(false);
+  });
+
+  /** Sells the seat in Postgres to a booking this event's TicketLock never heard of (as a lost or second copy of it would). */
+  async function sellToAnotherBooking(eventId: string, ticketId: string, userId: string): Promise<string> {
+    const bookingId = `${eventId.replace(/-/g, '')}${'e'.repeat(32)}`;
+    await withDb(observer, async (db) => {
+      await db.execute(sql`insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, confirmed_at)
+        values (${bookingId}, ${userId}, ${eventId}, 'confirmed', 5000, 'USD', 'test', now())`);
+      await db.execute(sql`update tickets set status = 'sold', booking_id = ${bookingId} where id = ${ticketId}`);
+      await db.execute(sql`insert into booking_tickets (booking_id, ticket_id, price_cents) values (${bookingId}, ${ticketId}, 5000)`);
+    });
+    return bookingId;
+  }
+
+  /** A buyer told "confirmed" while Postgres was down, whose seat Postgres sold to someone else meanwhile; then the retry runs. */
+  async function confirmedThenLost(paymentMethodId: string) {
+    const { eventId } = await createEvent(admin);
+    const [ticketId] = await ticketIdsOf(eventId);
+    const [buyer, rival] = [await browsingBuyer(), await signUp()];
+    const held = await api(`/api/bookings/${eventId}`, { method: 'POST', token: buyer.token, json: { ticketIds: [ticketId] } });
+    expect(held.status).toBe(201);
+    const { bookingId } = (await held.json()) as Booking;
+    await setDatabaseDown(true);
+    const paid = await pay(buyer.token, bookingId, paymentMethodId);
+    expect([paid.status, ((await paid.json()) as Booking).status]).toEqual([200, 'confirmed']);
+    await retryAt(eventId, bookingId, FAR_FUTURE);
+    const rivalBooking = await sellToAnotherBooking(eventId, ticketId!, rival.user.id);
+    await setDatabaseDown(false);
+    await retryAt(eventId, bookingId, Date.now() - 1);
+    await runDurableObjectAlarm(env.TICKET_LOCK.getByName(eventId));
+    return { eventId, ticketId: ticketId!, bookingId, buyer, rivalBooking };
+  }
+
+  const view = async (token: string, bookingId: string) => (await api(`/api/bookings/${bookingId}`, { token })).json() as Promise<Booking & { refunded: boolean }>;
+  const refundsOf = (reference: string) => testPaymentRecord.refunds.filter((refund) => refund.reference === reference);
+
+  it('gives the money back through the payment provider and says so on the booking', async () => {
+    const { eventId, ticketId, bookingId, buyer, rivalBooking } = await confirmedThenLost('pm_card_visa');
+    const [charge] = testPaymentRecord.charges.filter((entry) => entry.bookingId === bookingId);
+    expect(charge).toMatchObject({ status: 'succeeded', amountCents: 5000 });
+    expect(refundsOf(charge!.reference)).toEqual([{ reference: charge!.reference, amountCents: 5000 }]);
+    expect(await view(buyer.token, bookingId)).toMatchObject({ status: 'cancelled', refunded: true });
+    expect((await postgresState(eventId)).sold).toEqual([{ id: ticketId, booking_id: rivalBooking }]);
+    // The seat shows as Postgres has it: sold.
+    expect((await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId)).booked).toEqual([ticketId]);
+
+    // Nothing is given back twice: another alarm run, a replayed payment.
+    await runDurableObjectAlarm(env.TICKET_LOCK.getByName(eventId));
+    expect((await pay(buyer.token, bookingId)).status).toBe(409);
+    expect(refundsOf(charge!.reference)).toHaveLength(1);
+  });
+
+  it('keeps a refund the provider refused owed, and the alarm retries it until it goes through', async () => {
+    const { eventId, bookingId, buyer } = await confirmedThenLost('pm_card_refundFailsOnce');
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const [charge] = testPaymentRecord.charges.filter((entry) => entry.bookingId === bookingId);
+    expect(testPaymentRecord.refusedRefunds.filter((refund) => refund.reference === charge!.reference)).toHaveLength(1);
+    expect(refundsOf(charge!.reference)).toEqual([]);
+    // Not given back yet, so not said to be; the seat is not the buyer's either way.
+    expect(await view(buyer.token, bookingId)).toMatchObject({ status: 'cancelled', refunded: false });
+    const owed = () =>
+      runInDurableObject(lock, (_instance, state) =>
+        state.storage.sql.exec<{ reference: string; refunded_at: number | null; next_attempt_at: number | null }>(`SELECT reference, refunded_at, next_attempt_at FROM refunds`).toArray(),
+      );
+    const [refund] = await owed();
+    expect(refund).toMatchObject({ reference: charge!.reference, refunded_at: null });
+    expect(await runInDurableObject(lock, (_instance, state) => state.storage.getAlarm())).toBeLessThanOrEqual(refund!.next_attempt_at!);
+
+    await runInDurableObject(lock, (_instance, state) => {
+      state.storage.sql.exec(`UPDATE refunds SET next_attempt_at = ?`, Date.now() - 1);
+    });
+    await runDurableObjectAlarm(lock);
+    expect(refundsOf(charge!.reference)).toEqual([{ reference: charge!.reference, amountCents: 5000 }]);
+    expect(await view(buyer.token, bookingId)).toMatchObject({ status: 'cancelled', refunded: true });
+    expect((await owed())[0]).toMatchObject({ refunded_at: expect.any(Number), next_attempt_at: null });
+  });
+});
+

@@ -72,6 +72,21 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   addColumn(sql, 'bookings', 'max_tickets_per_user', 'INTEGER');
   addColumn(sql, 'idempotency_keys', 'claimed_at', 'INTEGER');
   addColumn(sql, 'idempotency_keys', 'claim', 'TEXT');
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS refunds (
+      reference TEXT PRIMARY KEY,
+      booking_id TEXT NOT NULL,
+      provider TEXT NOT NULL,
+      amount_cents INTEGER NOT NULL,
+      reason TEXT NOT NULL,
+      owed_since INTEGER NOT NULL,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      next_attempt_at INTEGER,
+      refunded_at INTEGER
+    );
+    CREATE INDEX IF NOT EXISTS refunds_booking ON refunds(booking_id);
+    CREATE INDEX IF NOT EXISTS refunds_due ON refunds(next_attempt_at) WHERE refunded_at IS NULL;
+  `);
   // The alarm trims expired keys oldest first; claims never scan them.
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }
