@@ -100,6 +100,10 @@ export const operations: Operation[] = [
   // Catalog
   {
     method: 'get', path: '/api/events/search', tag: 'catalog', summary: 'Search published events (typo tolerant).', access: 'public', query: searchQuery,
+    description:
+      'Relevance: the words all in the event\'s or performer\'s name, then all in those or the venue and city, then anywhere; each by date. ' +
+      'Filters (city, genre, venueId, performerId, near + radiusKm, onSale), sorts and facets are additions to API.md (see the README). ' +
+      'Answers are cached by their normalized query for at most 60 s.',
     answers: { 200: { description: 'A page of events, best matches first.', schema: responses.searchResponse }, 400: badRequest },
   },
   {
@@ -125,12 +129,16 @@ export const operations: Operation[] = [
   // Waiting room
   {
     method: 'get', path: '/api/events/{eventId}/queue', tag: 'waiting room', summary: 'The waiting room\'s WebSocket.', access: 'user', pathParams: eventId,
-    description: 'Authenticated by the session cookie, a Bearer token or `?token=`. Messages: see the README.',
+    description: 'Authenticated by the session cookie, a Bearer token, or a one-time `?ticket=` from `POST …/queue/ticket` (a session token never goes in a URL). Messages: see the README.',
     answers: { 101: { description: 'Switching to WebSocket.' }, 404: notFound, 426: 'upgrade_required: not a WebSocket request.' },
   },
   {
+    method: 'post', path: '/api/events/{eventId}/queue/ticket', tag: 'waiting room', summary: 'A one-time ticket (60 s) to open the waiting room\'s socket with `?ticket=`.', access: 'user', pathParams: eventId,
+    answers: { 200: { description: 'The ticket.', schema: responses.socketTicketResponse }, 404: notFound, 429: 'rate_limited (with Retry-After).' },
+  },
+  {
     method: 'post', path: '/api/events/{eventId}/queue/join', tag: 'waiting room', summary: 'Join the line without a WebSocket (or keep the place held).', access: 'user', pathParams: eventId,
-    answers: { 200: { description: 'The caller\'s place, as the status.', schema: responses.queueStatusResponse }, 404: notFound },
+    answers: { 200: { description: 'The caller\'s place, as the status.', schema: responses.queueStatusResponse }, 404: notFound, 429: 'rate_limited (with Retry-After).' },
   },
   {
     method: 'get', path: '/api/events/{eventId}/queue/status', tag: 'waiting room', summary: 'My place in the line.', access: 'user', pathParams: eventId,
@@ -164,7 +172,7 @@ export const operations: Operation[] = [
       201: { description: 'Held (`pending`) or, with paymentDetails, paid (`confirmed`).', schema: responses.bookingJson },
       202: { description: 'The payment is still processing: `pending`, seats held until it settles.', schema: responses.bookingJson },
       400: badRequest, 402: 'payment_declined: every ticket released.', 403: 'queue_required, or forbidden before the sale opens.', 404: notFound,
-      409: 'tickets_unavailable (details.ticketIds), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused',
+      409: 'tickets_unavailable (details.ticketIds), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
     },
   },
   {
@@ -180,7 +188,7 @@ export const operations: Operation[] = [
     headers: { 'Idempotency-Key': 'As for the hold.' },
     answers: {
       200: { description: 'Confirmed.', schema: responses.bookingJson }, 202: { description: 'Still processing.', schema: responses.bookingJson },
-      400: badRequest, 402: 'payment_declined: the hold is kept.', 404: notFound, 409: 'booking_not_pending', 410: 'hold_expired', 422: 'idempotency_key_reused',
+      400: badRequest, 402: 'payment_declined: the hold is kept.', 404: notFound, 409: 'booking_not_pending', 410: 'hold_expired', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
     },
   },
   {
