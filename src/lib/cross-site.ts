@@ -6,6 +6,11 @@ import { SESSION_COOKIE } from '../auth/session';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** A WebSocket handshake is a GET, but it joins the waiting room; another site's page may open one too. */
+function changesState(c: Context<AppEnv>): boolean {
+  return !SAFE_METHODS.has(c.req.method) || c.req.header('Upgrade')?.toLowerCase() === 'websocket';
+}
+
 /** The browser attaches the cookie; it never attaches a Bearer token (which then wins, see src/auth/session.ts). */
 function cookieBorne(c: Context<AppEnv>): boolean {
   if (c.req.header('Authorization')?.startsWith('Bearer ')) return false;
@@ -30,7 +35,7 @@ function fromOwnPages(c: Context<AppEnv>): boolean {
  * Stripe webhook (no cookie, a signature) are not cookie-borne and pass.
  */
 export const refuseCrossSiteCookieWrites: MiddlewareHandler<AppEnv> = async (c, next) => {
-  if (!SAFE_METHODS.has(c.req.method) && cookieBorne(c) && !fromOwnPages(c)) {
+  if (changesState(c) && cookieBorne(c) && !fromOwnPages(c)) {
     throw forbidden('A change signed in by the session cookie must come from this site\'s own pages; other clients send Authorization: Bearer.');
   }
   await next();

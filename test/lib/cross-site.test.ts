@@ -117,6 +117,18 @@ describe('cookie-authenticated state changes from other sites', () => {
     expect(event.name).not.toBe('Defaced');
   });
 
+  it('refuses a cross-site WebSocket handshake by cookie: a GET, but joining the waiting room is a change', async () => {
+    const queued = (await createEvent(admin, { queue: { enabled: true } })).eventId;
+    const buyer = await signUp();
+    const socket = (origin: string) => api(`/api/events/${queued}/queue`, { headers: { Cookie: `session=${buyer.token}`, Upgrade: 'websocket', Origin: origin } });
+    await expectError(await socket(FOREIGN_ORIGIN), 403, 'forbidden');
+    expect(await (await api(`/api/events/${queued}/queue/status`, { token: buyer.token })).json()).toMatchObject({ state: 'none' });
+    const own = await socket(OWN_ORIGIN);
+    expect(own.status).toBe(101);
+    own.webSocket!.accept();
+    own.webSocket!.close(1000, 'done');
+  });
+
   it('leaves reads alone: a cross-site GET with the cookie still answers', async () => {
     const buyer = await signUp();
     const response = await api('/api/me', { headers: { Cookie: `session=${buyer.token}`, Origin: FOREIGN_ORIGIN, 'Sec-Fetch-Site': 'cross-site' } });
