@@ -8,17 +8,21 @@ import { applyMigrations } from './lib/migrate';
 import { openLocalDatabase } from './lib/open-database';
 import { seedDemoCatalog, seedEvents } from './lib/seed-catalog';
 
-const USAGE = `usage: npm run seed [-- --events N]
+const USAGE = `usage: npm run seed [-- --events N [--without-tickets]]
 
   Seeds the demo catalog (20 venues, 50 performers, ~220 events) if there are no events yet.
   --events N   then adds N more published events in small venues, for benchmarks (e.g. 100000)
+  --without-tickets
+               those events get no tickets: a catalog for search alone (1000000 in minutes)
 
   DATABASE_URL selects a Postgres server; without it the embedded database in .data/pglite is used.`;
 
-function parseEventCount(): number {
-  let values: { events?: string; help?: boolean };
+function parseOptions(): { count: number; tickets: boolean } {
+  let values: { events?: string; 'without-tickets'?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ options: { events: { type: 'string' }, help: { type: 'boolean', short: 'h' } } }));
+    ({ values } = parseArgs({
+      options: { events: { type: 'string' }, 'without-tickets': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }));
   } catch (error) {
     fail((error as Error).message);
   }
@@ -26,10 +30,14 @@ function parseEventCount(): number {
     console.log(USAGE);
     process.exit(0);
   }
-  if (values.events === undefined) return 0;
+  const tickets = !values['without-tickets'];
+  if (values.events === undefined) {
+    if (!tickets) fail('--without-tickets goes with --events N');
+    return { count: 0, tickets };
+  }
   const count = Number(values.events);
   if (!/^\d+$/.test(values.events) || !Number.isSafeInteger(count)) fail(`--events needs a whole number, got "${values.events}"`);
-  return count;
+  return { count, tickets };
 }
 
 function fail(message: string): never {
@@ -40,7 +48,7 @@ function fail(message: string): never {
 const log = (message: string) => console.log(message);
 
 async function main() {
-  const count = parseEventCount();
+  const { count, tickets } = parseOptions();
   const database = await openLocalDatabase(process.env.DATABASE_URL || undefined);
   try {
     console.log(`database: ${database.describe}`);
@@ -61,8 +69,8 @@ async function main() {
       }
       if (count > 0) {
         const benchStarted = Date.now();
-        const added = await seedEvents(db, count, { log });
-        console.log(`added ${added.events} events with ${added.tickets} tickets in ${seconds(benchStarted)}`);
+        const added = await seedEvents(db, count, { log, tickets });
+        console.log(`added ${added.events} events${tickets ? ` with ${added.tickets} tickets` : ' (no tickets)'} in ${seconds(benchStarted)}`);
       }
     } finally {
       await client.end();

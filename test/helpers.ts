@@ -51,7 +51,11 @@ export async function createEvent(
   overrides: {
     name?: string;
     performerName?: string;
+    genre?: string;
     city?: string;
+    /** The venue's coordinates (both or neither). */
+    latitude?: number;
+    longitude?: number;
     venueName?: string;
     description?: string;
     startsAt?: string;
@@ -62,13 +66,19 @@ export async function createEvent(
     queue?: { enabled: boolean; admitPerMinute?: number; maxActive?: number; tokenMinutes?: number; lobbyMinutes?: number };
   } = {},
 ): Promise<CreatedEvent> {
-  const performer = await api('/api/admin/performers', { method: 'POST', token: admin, json: { name: overrides.performerName ?? unique('Performer '), genre: 'rock' } });
+  const performer = await api('/api/admin/performers', { method: 'POST', token: admin, json: { name: overrides.performerName ?? unique('Performer '), genre: overrides.genre ?? 'rock' } });
   const { performer: p } = (await performer.json()) as { performer: { id: string } };
   const sections = overrides.sections ?? [{ name: 'Floor', rows: 2, seatsPerRow: 5 }, { name: 'Balcony', rows: 1, seatsPerRow: 4 }];
   const venue = await api('/api/admin/venues', {
     method: 'POST',
     token: admin,
-    json: { name: overrides.venueName ?? unique('Hall '), city: overrides.city ?? 'Springfield', address: '1 Main St', sections },
+    json: {
+      name: overrides.venueName ?? unique('Hall '),
+      city: overrides.city ?? 'Springfield',
+      address: '1 Main St',
+      sections,
+      ...(overrides.latitude !== undefined ? { latitude: overrides.latitude, longitude: overrides.longitude } : {}),
+    },
   });
   const { venue: v } = (await venue.json()) as { venue: { id: string } };
   const prices = overrides.prices ?? Object.fromEntries(sections.map((s, i) => [s.name, 5000 + i * 1000]));

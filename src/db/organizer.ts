@@ -20,11 +20,12 @@ export function rowName(index: number): string {
 
 export async function createVenue(
   db: Database,
-  input: { name: string; city: string; address?: string; sections: SectionLayout[] },
+  input: { name: string; city: string; address?: string; latitude?: number; longitude?: number; sections: SectionLayout[] },
 ) {
   const capacity = input.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
+  const place = { latitude: input.latitude ?? null, longitude: input.longitude ?? null };
   return db.transaction(async (tx) => {
-    const [venue] = await tx.insert(venues).values({ name: input.name, city: input.city, address: input.address ?? null, capacity }).returning();
+    const [venue] = await tx.insert(venues).values({ name: input.name, city: input.city, address: input.address ?? null, capacity, ...place }).returning();
     for (const [position, section] of input.sections.entries()) {
       const [created] = await tx.insert(venueSections).values({ venueId: venue!.id, name: section.name, position }).returning({ id: venueSections.id });
       await tx.insert(venueRows).values(

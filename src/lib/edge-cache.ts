@@ -93,20 +93,7 @@ export async function cachedJson<T>(
   if (!loading) {
     loading = load()
       .then((value) => {
-        // A "not found" is kept briefly and never served stale: the thing may be created any moment.
-        const freshSeconds = value === null ? Math.min(ttlSeconds, NOT_FOUND_TTL_SECONDS) : ttlSeconds;
-        const keepSeconds = value === null ? freshSeconds : ttlSeconds + STALE_IF_ERROR_SECONDS;
-        const body = JSON.stringify(value);
-        const freshUntil = Date.now() + freshSeconds * 1000;
-        remember(key, value, freshUntil, body.length);
-        const response = new Response(body, {
-          headers: {
-            'Content-Type': 'application/json',
-            'Cache-Control': `public, max-age=${keepSeconds}`,
-            [FRESH_UNTIL_HEADER]: String(freshUntil),
-          },
-        });
-        ctx.waitUntil(cache.put(key, response));
+        storeJson(ctx, key, value, ttlSeconds);
         return value;
       })
       .finally(() => inFlight.delete(key));
@@ -119,6 +106,28 @@ export async function cachedJson<T>(
     console.warn(`edge cache: answering a stale copy of ${key}, its load failed`, error);
     return stale.value;
   }
+}
+
+/**
+ * Puts `value` in the cache under `key` as a fresh copy for `ttlSeconds` (in the isolate at once,
+ * in the Cache API in the background): what cachedJson does after a load, for a caller that
+ * loaded a newer copy itself.
+ */
+export function storeJson(ctx: Pick<ExecutionContext, 'waitUntil'>, key: string, value: unknown, ttlSeconds: number): void {
+  // A "not found" is kept briefly and never served stale: the thing may be created any moment.
+  const freshSeconds = value === null ? Math.min(ttlSeconds, NOT_FOUND_TTL_SECONDS) : ttlSeconds;
+  const keepSeconds = value === null ? freshSeconds : ttlSeconds + STALE_IF_ERROR_SECONDS;
+  const body = JSON.stringify(value);
+  const freshUntil = Date.now() + freshSeconds * 1000;
+  remember(key, value, freshUntil, body.length);
+  const response = new Response(body, {
+    headers: {
+      'Content-Type': 'application/json',
+      'Cache-Control': `public, max-age=${keepSeconds}`,
+      [FRESH_UNTIL_HEADER]: String(freshUntil),
+    },
+  });
+  ctx.waitUntil(caches.default.put(key, response));
 }
 
 export async function purge(key: string): Promise<void> {

@@ -104,11 +104,21 @@ export const searchResponse = z.object({
       performer: z.object({ id, name: z.string() }),
       minPriceCents: cents.nullable(),
       currency,
+      distanceKm: z.number().optional().describe('From `near`, when the query has it.'),
     }),
   ),
   page: z.number().int(),
   pageSize: z.number().int(),
   total: z.number().int(),
+  totalExact: z.literal(false).optional().describe('Present when `total` and the facet counts are estimates (a common word: the matches were not all counted).'),
+  didYouMean: z.string().optional().describe('The keyword with its misspelt words corrected, when it matched only through corrections.'),
+  facets: z
+    .object({
+      city: z.array(z.object({ value: z.string(), count: z.number().int() })).optional(),
+      genre: z.array(z.object({ value: z.string(), count: z.number().int() })).optional(),
+    })
+    .optional()
+    .describe('With `facets=`: the matching events counted by each value, the most frequent first.'),
 });
 
 export const bookingJson = z
@@ -168,6 +178,8 @@ export const fairnessResponse = z.object({
 export const performerCreated = z.object({ performer: performerJson.extend({ bio: z.string().nullable() }) });
 export const venueCreated = z.object({
   venue: venueJson.extend({
+    latitude: z.number().nullable(),
+    longitude: z.number().nullable(),
     sections: z.array(z.looseObject({ name: z.string() })),
   }),
 });

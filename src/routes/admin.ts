@@ -27,6 +27,9 @@ export const venueBody = z
     name: text(200),
     city: text(100),
     address: z.string().trim().max(500).optional(),
+    /** Decimal degrees, both or neither: search's `near=` finds the venue by them. */
+    latitude: z.number().min(-90).max(90).optional(),
+    longitude: z.number().min(-180).max(180).optional(),
     sections: z
       .array(
         z.object({
@@ -39,6 +42,9 @@ export const venueBody = z
       .max(100),
   })
   .superRefine((venue, ctx) => {
+    if ((venue.latitude === undefined) !== (venue.longitude === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [venue.latitude === undefined ? 'latitude' : 'longitude'], message: 'give latitude and longitude together' });
+    }
     const names = venue.sections.map((s) => s.name.toLowerCase());
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['sections', i, 'name'], message: 'section names must be distinct' });

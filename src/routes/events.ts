@@ -5,16 +5,24 @@ import { notFound } from '../errors';
 import { isAdmin } from '../auth/session';
 import { withDb } from '../db/client';
 import { loadEventDocument, type EventDocument } from '../db/catalog';
-import { keywordWords, searchEvents, type SearchResult } from '../db/search';
+import { effectiveSort, SEARCH_FACETS, SEARCH_SORTS, searchEvents, type SearchQuery, type SearchResult } from '../db/search';
+import { keywordWords } from '../db/search-keyword';
 import { cachedJson, cacheKey } from '../lib/edge-cache';
-import { parseId, parseQuery } from '../validation';
+import { adaptiveJson, type AdaptiveLifetimes } from '../lib/adaptive-cache';
+import { canonicalId, parseId, parseQuery, text } from '../validation';
 import type { SeatStatusSnapshot } from '../durable/TicketLock';
 
 /** Organizer edits reach every data centre within this many seconds. */
 export const CATALOG_TTL_SECONDS = 60;
 /** Seat status shown by the event view is at most this stale; the seat stream is live. */
 export const SEAT_STATUS_TTL_SECONDS = 2;
-export const SEARCH_TTL_SECONDS = 60;
+/**
+ * Search answers, by normalized query: a query asked about every 15 s or more often (in an
+ * isolate) is hot, kept 60 s and refreshed in the background once 15 s old, so it never waits for
+ * Postgres; others are kept 30 s. No answer is older than 60 s, so an organizer's edit shows
+ * within 60 s.
+ */
+export const SEARCH_CACHE: AdaptiveLifetimes = { coldSeconds: 30, hotFreshSeconds: 15, maxAgeSeconds: 60, hotAfter: 3 };
 
 export const eventDocumentKey = (eventId: string) => cacheKey(`/v1/events/${eventId}`);
 const seatStatusKey = (eventId: string) => cacheKey(`/v1/events/${eventId}/seat-status`);
@@ -45,6 +53,28 @@ const dateBound = z
     return { from, until: new Date(from.getTime() + (isoDate.test(value) ? DAY_MS : 1)) };
   });
 
+/** `near=lat,lng`: decimal degrees, latitude first. */
+const coordinates = z
+  .string()
+  .trim()
+  .regex(/^-?\d{1,3}(\.\d+)?,-?\d{1,3}(\.\d+)?$/, 'must be latitude,longitude in decimal degrees, e.g. 41.8781,-87.6298')
+  .transform((value) => {
+    const [latitude, longitude] = value.split(',').map(Number) as [number, number];
+    return { latitude, longitude };
+  })
+  .refine((near) => Math.abs(near.latitude) <= 90 && Math.abs(near.longitude) <= 180, 'latitude must be within ±90 and longitude within ±180');
+
+/** A comma-separated list of distinct facet names. */
+const facetList = z
+  .string()
+  .trim()
+  .transform((value) => value.split(',').map((name) => name.trim()).filter((name) => name.length > 0))
+  .pipe(z.array(z.enum(SEARCH_FACETS)).min(1, 'name at least one facet: city, genre'))
+  .transform((names) => [...new Set(names)]);
+
+export const DEFAULT_RADIUS_KM = 50;
+export const MAX_RADIUS_KM = 500;
+
 export const searchQuery = z
   .object({
     keyword: z.string().trim().max(200, 'must be at most 200 characters').optional(),
@@ -52,11 +82,66 @@ export const searchQuery = z
     end: dateBound.optional(),
     pageSize: z.coerce.number().int().min(1).max(100).default(20),
     page: z.coerce.number().int().min(1).max(1000).default(1),
+    city: text(100).optional().describe('Only events in this city (any case).'),
+    genre: text(100).optional().describe("Only events whose performer has this genre (any case)."),
+    venueId: canonicalId().optional().describe('Only events at this venue.'),
+    performerId: canonicalId().optional().describe('Only events of this performer.'),
+    near: coordinates.optional().describe('latitude,longitude: only events at venues within radiusKm of it.'),
+    radiusKm: z.coerce.number().positive().max(MAX_RADIUS_KM).optional().describe(`Radius around near, in km (default ${DEFAULT_RADIUS_KM}).`),
+    sort: z.enum(SEARCH_SORTS).optional().describe('relevance (the default with a keyword), date (the default without), name, or distance (needs near).'),
+    onSale: z.enum(['true', 'false']).optional().describe('true: only events on sale now with tickets left to buy.'),
+    facets: facetList.optional().describe('Comma-separated: city, genre. Counts of the matching events by each value.'),
   })
   .refine((q) => !q.start || !q.end || q.start.from.getTime() < q.end.until.getTime(), {
     message: 'start must not be after end',
     path: ['start'],
-  });
+  })
+  .refine((q) => q.radiusKm === undefined || q.near !== undefined, { message: 'radiusKm goes with near=latitude,longitude', path: ['radiusKm'] })
+  .refine((q) => q.sort !== 'distance' || q.near !== undefined, { message: 'sort=distance needs near=latitude,longitude', path: ['sort'] });
+
+export type SearchParams = z.output<typeof searchQuery>;
+
+/** The search a request asks for, normalized: equivalent requests give equal queries (and share a cache entry). */
+export function toSearchQuery(params: SearchParams): SearchQuery {
+  const words = keywordWords(params.keyword);
+  const query: SearchQuery = {
+    keyword: words.length > 0 ? words.join(' ') : undefined,
+    start: params.start?.from,
+    endBefore: params.end?.until,
+    city: params.city?.toLowerCase(),
+    genre: params.genre?.toLowerCase(),
+    venueId: params.venueId,
+    performerId: params.performerId,
+    near: params.near ? { ...params.near, radiusKm: params.radiusKm ?? DEFAULT_RADIUS_KM } : undefined,
+    onSale: params.onSale === 'true' ? true : undefined,
+    facets: params.facets ? [...params.facets].sort() : undefined,
+    page: params.page,
+    pageSize: params.pageSize,
+  };
+  query.sort = effectiveSort({ sort: params.sort, keyword: query.keyword });
+  return query;
+}
+
+/** The cache key of a normalized search. */
+export function searchCacheKey(query: SearchQuery): string {
+  const parts: Array<[string, string | undefined]> = [
+    ['k', query.keyword],
+    ['s', query.start?.toISOString()],
+    ['e', query.endBefore?.toISOString()],
+    ['city', query.city],
+    ['genre', query.genre],
+    ['venue', query.venueId],
+    ['performer', query.performerId],
+    ['near', query.near ? `${query.near.latitude},${query.near.longitude},${query.near.radiusKm}` : undefined],
+    ['onSale', query.onSale ? '1' : undefined],
+    ['sort', query.sort],
+    ['facets', query.facets?.join(',')],
+    ['p', String(query.page)],
+    ['n', String(query.pageSize)],
+  ];
+  const defined = parts.filter((part): part is [string, string] => part[1] !== undefined);
+  return cacheKey(`/v2/search?${new URLSearchParams(defined)}`);
+}
 
 /** The event's catalog document, from the edge cache or else Postgres. */
 export function eventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument | null> {
@@ -79,23 +164,16 @@ async function seatStatus(c: Context<AppEnv>, eventId: string): Promise<SeatStat
 
 export const eventRoutes = new Hono<AppEnv>()
   .get('/search', async (c) => {
-    const query = parseQuery(c, searchQuery);
-    const start = query.start?.from;
-    const endBefore = query.end?.until;
-    const words = keywordWords(query.keyword);
-    // Equivalent searches share one cache entry.
-    const normalized = new URLSearchParams({
-      k: words.join(' '),
-      s: start?.toISOString() ?? '',
-      e: endBefore?.toISOString() ?? '',
-      p: String(query.page),
-      n: String(query.pageSize),
-    });
-    const result = await cachedJson<SearchResult>(c.executionCtx, cacheKey(`/v1/search?${normalized}`), SEARCH_TTL_SECONDS, () =>
-      withDb(c.env, (db) => searchEvents(db, { keyword: words.join(' '), start, endBefore, page: query.page, pageSize: query.pageSize })),
+    const params = parseQuery(c, searchQuery);
+    const query = toSearchQuery(params);
+    const answer = await adaptiveJson<SearchResult>(c.executionCtx, searchCacheKey(query), SEARCH_CACHE, () =>
+      withDb(c.env, (db) => searchEvents(db, query)),
     );
-    c.header('Cache-Control', `public, max-age=${SEARCH_TTL_SECONDS / 2}`);
-    return c.json({ ...result!, page: query.page, pageSize: query.pageSize });
+    // Browsers and proxies may keep it only for what is left of its 60 s.
+    const ageSeconds = Math.ceil((Date.now() - answer.loadedAt) / 1000);
+    c.header('Cache-Control', `public, max-age=${Math.max(0, SEARCH_CACHE.maxAgeSeconds - ageSeconds)}`);
+    const { events, total, ...additions } = answer.value;
+    return c.json({ events, page: query.page, pageSize: query.pageSize, total, ...additions });
   })
   .get('/:eventId', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
