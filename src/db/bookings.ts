@@ -71,6 +71,12 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
   });
 }
 
+/** Whether Postgres holds this booking, bought with this payment. */
+export async function isSalePaidBy(db: Database, bookingId: string, paymentReference: string): Promise<boolean> {
+  const { rows } = await db.execute(sql`select 1 from bookings where id = ${bookingId} and payment_reference = ${paymentReference}`);
+  return rows.length > 0;
+}
+
 const MY_BOOKINGS_LIMIT = 100;
 
 /**

@@ -8,6 +8,7 @@ import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
 import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
 import { RefundLedger, type OwedRefund } from './ticket-lock/refund-ledger';
+import { PaymentAttempts, type AttemptRef } from './ticket-lock/payment-attempts';
 import { paymentProviderFor } from '../payments';
 import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
 import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
@@ -37,17 +38,22 @@ export type HoldOutcome =
   | { ok: false; reason: 'admission_used' };
 
 export type PaymentStart =
-  | { ok: true; booking: BookingState }
+  /** Charge for this attempt: its id names the charge at the provider, and every report about it. */
+  | { ok: true; booking: BookingState; attemptId: string }
   | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'hold_expired' }
   /** Taking an ended hold again is a new hold, refused as one would be. */
   | RetakeRefusal;
 
 type RetakeRefusal = { ok: false; reason: 'ticket_limit'; limit: number; owned: number } | { ok: false; reason: 'admission_used' };
 
-/** A payment that came back successful: the provider that took it, its reference there, and (from a webhook) how much it took. */
+/**
+ * A payment that came back successful: the provider that took it, its reference there, the
+ * attempt it was charged for, and (from a webhook) how much it took.
+ */
 export interface Payment {
   provider: string;
   reference: string;
+  attemptId?: string;
   amountCents?: number;
 }
 
@@ -75,6 +81,8 @@ interface BookingRow extends Record<string, SqlStorageValue> {
   retry_count: number;
   next_retry_at: number | null;
   refunded: number;
+  /** The payment attempt under way while paying. */
+  payment_attempt_id: string | null;
   /** The ticket limit the hold was taken under; null for holds taken before it was kept. */
   max_tickets_per_user: number | null;
 }
@@ -106,6 +114,7 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly sql: SqlStorage;
   private readonly idempotencyKeys: IdempotencyStore;
   private readonly refunds: RefundLedger;
+  private readonly attempts: PaymentAttempts;
   private loading: Promise<void> | null = null;
   /** Bookings whose confirmation this instance is writing to Postgres right now. */
   private readonly writesInFlight = new Set<string>();
@@ -122,6 +131,7 @@ export class TicketLock extends DurableObject<Bindings> {
     this.sql = ctx.storage.sql;
     this.idempotencyKeys = new IdempotencyStore(this.sql);
     this.refunds = new RefundLedger(this.sql);
+    this.attempts = new PaymentAttempts(this.sql);
     ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
 
@@ -238,24 +248,25 @@ export class TicketLock extends DurableObject<Bindings> {
     if (refused) return refused;
     const holdExpiresAt = Math.max(booking.expires_at, now);
     const expiresAt = holdExpiresAt + PAYMENT_GRACE_MS;
-    this.sql.exec(`INSERT OR REPLACE INTO payment_attempts (booking_id, hold_expires_at) VALUES (?, ?)`, bookingId, holdExpiresAt);
+    const attemptId = this.attempts.begin(bookingId, holdExpiresAt, now);
     this.sql.exec(`UPDATE bookings SET status = 'paying', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
       if (booking.status === 'expired') this.recordChange(ticketId, 'reserved', now);
     }
     this.armAlarm();
-    return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    return { ok: true, booking: this.bookingState(eventId, bookingId)!, attemptId };
   }
 
   /**
    * The payment provider is still processing the charge: the seats stay held for as long as a
    * processing payment may take, and the webhook settles it (confirm or paymentFailed).
    */
-  async holdWhileProcessing(eventId: string, bookingId: string): Promise<BookingState> {
+  async holdWhileProcessing(eventId: string, bookingId: string, attempt?: AttemptRef): Promise<BookingState> {
     await this.ensureLoaded(eventId);
+    this.attempts.record(bookingId, attempt);
     const booking = this.bookingRow(bookingId);
-    if (booking?.status === 'paying') {
+    if (booking?.status === 'paying' && this.attempts.isCurrent(booking.payment_attempt_id, attempt)) {
       const expiresAt = Math.max(booking.expires_at, Date.now() + PROCESSING_HOLD_MS);
       this.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
       this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
@@ -264,19 +275,22 @@ export class TicketLock extends DurableObject<Bindings> {
     return this.bookingState(eventId, bookingId)!;
   }
 
-  /** The card was declined: the hold goes back to what it was, so another card can be tried. */
-  async paymentFailed(eventId: string, bookingId: string, releaseSeats: boolean): Promise<void> {
+  /**
+   * The card was declined: the hold goes back to what it was, so another card can be tried. Only
+   * the attempt under way can fail the payment: a late report of an earlier attempt changes nothing.
+   */
+  async paymentFailed(eventId: string, bookingId: string, releaseSeats: boolean, attempt?: AttemptRef): Promise<void> {
     await this.ensureLoaded(eventId);
+    this.attempts.record(bookingId, attempt);
     const booking = this.bookingRow(bookingId);
-    if (!booking || booking.status !== 'paying') return;
+    if (!booking || booking.status !== 'paying' || !this.attempts.isCurrent(booking.payment_attempt_id, attempt)) return;
     const now = Date.now();
+    this.attempts.end(bookingId);
     if (releaseSeats) {
       this.endHold(bookingId, 'cancelled', now);
       return;
     }
-    const before = this.sql.exec<{ hold_expires_at: number }>(`SELECT hold_expires_at FROM payment_attempts WHERE booking_id = ?`, bookingId).toArray()[0];
-    const expiresAt = Math.max(now, before?.hold_expires_at ?? booking.expires_at);
-    this.sql.exec(`DELETE FROM payment_attempts WHERE booking_id = ?`, bookingId);
+    const expiresAt = Math.max(now, this.attempts.holdExpiresAt(bookingId, booking.payment_attempt_id) ?? booking.expires_at);
     this.sql.exec(`UPDATE bookings SET status = 'pending', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     this.armAlarm();
@@ -290,8 +304,16 @@ export class TicketLock extends DurableObject<Bindings> {
     await this.ensureLoaded(eventId);
     const booking = this.bookingRow(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
-    if (booking.status === 'confirmed') return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    this.attempts.record(bookingId, payment);
     const now = Date.now();
+    if (booking.status === 'confirmed') {
+      // Paid for already: by this payment (a replay), or by another one, which is then given back.
+      if (booking.payment_reference !== null && booking.payment_reference !== payment.reference) {
+        this.oweRefund(bookingId, payment, payment.amountCents ?? booking.total_cents, 'already_paid', now);
+        await this.payRefund(payment.reference);
+      }
+      return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    }
     const ticketIds = this.bookingTicketIds(bookingId);
     // Once a booking's money went back (or is owed back), no later charge of it may take seats:
     // that charge is refunded too. A payment that lands after its hold ended (a late webhook) takes
@@ -312,7 +334,7 @@ export class TicketLock extends DurableObject<Bindings> {
       if (booking.status === 'expired' || booking.status === 'cancelled') this.recordChange(ticketId, 'reserved', now);
     }
     this.sql.exec(
-      `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
+      `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, payment_attempt_id = NULL, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
       now, payment.provider, payment.reference, now, bookingId,
     );
     // Arms the alarm for the write's lease before anything is awaited.

@@ -3,6 +3,8 @@
 
 export interface ChargeRequest {
   bookingId: string;
+  /** One charge per payment attempt of the booking (the TicketLock names it); the provider's reports name it back. */
+  attemptId: string;
   amountCents: number;
   currency: string;
   paymentMethodId: string;
@@ -12,11 +14,12 @@ export type ChargeResult =
   | { status: 'succeeded'; reference: string }
   /** Not settled yet: the provider's webhook says how it ends. */
   | { status: 'processing'; reference: string }
-  | { status: 'declined'; message: string };
+  /** `reference`: the declined charge's, when the provider made one (a PaymentIntent left unpaid). */
+  | { status: 'declined'; message: string; reference?: string };
 
 export interface PaymentProvider {
   readonly name: string;
-  /** Charging the same booking twice must not take the money twice. */
+  /** Charging the same attempt twice must not take the money twice. */
   charge(request: ChargeRequest): Promise<ChargeResult>;
   refund(reference: string, amountCents: number): Promise<void>;
 }

@@ -43,24 +43,27 @@ export function stripePaymentProvider(options: { secretKey: string; apiBase?: st
   return {
     name: 'stripe',
     async charge(request) {
-      // One PaymentIntent per booking however many cards are tried: its creation is idempotent on the
-      // booking id and carries no card, because Stripe refuses a key reused with other parameters.
-      // A second charge of the same booking finds the intent already paid or settling and stops there.
+      // One PaymentIntent per payment attempt, so every webhook names the attempt it is about (its
+      // intent, and the attempt in its metadata): a late report of an earlier card cannot settle a
+      // later one. Creation is idempotent on the attempt and carries no card, because Stripe refuses
+      // a key reused with other parameters; charging the same attempt again finds the intent already
+      // paid or settling and stops there.
       const intent = await stripe.paymentIntents.create(
         {
           amount: request.amountCents,
           currency: request.currency.toLowerCase(),
           automatic_payment_methods: { enabled: true, allow_redirects: 'never' },
-          metadata: { bookingId: request.bookingId },
+          metadata: { bookingId: request.bookingId, attemptId: request.attemptId },
         },
-        { idempotencyKey: `booking:${request.bookingId}` },
+        { idempotencyKey: `payment-attempt:${request.attemptId}` },
       );
       if (intent.status === 'succeeded' || intent.status === 'processing') return chargeResultOf(intent);
       try {
-        return chargeResultOf(await stripe.paymentIntents.confirm(intent.id, { payment_method: request.paymentMethodId }));
+        const result = chargeResultOf(await stripe.paymentIntents.confirm(intent.id, { payment_method: request.paymentMethodId }));
+        return result.status === 'declined' ? { ...result, reference: intent.id } : result;
       } catch (error) {
         const declined = declineOf(error);
-        if (declined) return declined;
+        if (declined) return { ...declined, reference: intent.id };
         throw error;
       }
     },

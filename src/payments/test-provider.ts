@@ -6,6 +6,7 @@ import type { ChargeResult, PaymentProvider } from './provider';
 export interface TestCharge {
   reference: string;
   bookingId: string;
+  attemptId: string;
   amountCents: number;
   currency: string;
   paymentMethodId: string;
@@ -46,12 +47,12 @@ function keep<T>(list: T[], entry: T): void {
 export const testPaymentProvider: PaymentProvider = {
   name: 'test',
   async charge(request) {
-    const reference = `test_${request.bookingId}`;
+    const reference = `test_${request.attemptId}`;
     const declined = DECLINING_METHODS[request.paymentMethodId] ?? (request.paymentMethodId.startsWith('pm_card_') ? null : 'Unknown payment method.');
     const result: ChargeResult = declined
       ? { status: 'declined', message: declined }
       : { status: request.paymentMethodId === PROCESSING_METHOD ? 'processing' : 'succeeded', reference };
-    keep(testPaymentRecord.charges, { reference, bookingId: request.bookingId, amountCents: request.amountCents, currency: request.currency, paymentMethodId: request.paymentMethodId, status: result.status });
+    keep(testPaymentRecord.charges, { reference, bookingId: request.bookingId, attemptId: request.attemptId, amountCents: request.amountCents, currency: request.currency, paymentMethodId: request.paymentMethodId, status: result.status });
     return result;
   },
   async refund(reference, amountCents) {

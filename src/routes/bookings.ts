@@ -85,18 +85,20 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
     }
     throw notFound('booking');
   }
+  const { attemptId } = started;
   const charge = await provider.charge({
     bookingId: booking.bookingId,
+    attemptId,
     amountCents: started.booking.totalCents,
     currency: started.booking.currency,
     paymentMethodId,
   });
   if (charge.status === 'declined') {
-    await lock.paymentFailed(booking.eventId, booking.bookingId, releaseOnDecline);
+    await lock.paymentFailed(booking.eventId, booking.bookingId, releaseOnDecline, { attemptId, reference: charge.reference });
     throw new ApiError(402, 'payment_declined', `${charge.message} ${releaseOnDecline ? 'No seats were kept.' : 'Your seats are still held: try another card.'}`);
   }
-  if (charge.status === 'processing') return lock.holdWhileProcessing(booking.eventId, booking.bookingId);
-  const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference });
+  if (charge.status === 'processing') return lock.holdWhileProcessing(booking.eventId, booking.bookingId, { attemptId, reference: charge.reference });
+  const confirmed = await lock.confirm(booking.eventId, booking.bookingId, { provider: provider.name, reference: charge.reference, attemptId });
   if (!confirmed.ok) {
     // The TicketLock owes the payment back and asks the provider itself (its alarm retries a refund that fails).
     if (confirmed.reason === 'seats_gone') {

@@ -1,42 +1,64 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import Stripe from 'stripe';
-import type { AppEnv, Bindings } from '../env';
+import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { eventIdOfBooking } from '../durable/TicketLock';
+import { eventIdOfBooking } from '../domain/booking';
 import { paymentProviderFor } from '../payments';
+import { withDb } from '../db/client';
+import { isSalePaidBy } from '../db/bookings';
+import { eventDocument } from './events';
 
 /** Stripe's own default; older deliveries could be replays of a captured request. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 const cryptoProvider = Stripe.createSubtleCryptoProvider();
 
-/** The booking a PaymentIntent pays for, as we named it when creating the intent. */
-function bookingOf(intent: Stripe.PaymentIntent): { eventId: string; bookingId: string } | null {
+/**
+ * The booking and payment attempt a PaymentIntent pays for, as we named them when creating it; null
+ * for an intent that names no booking (not ours: the Stripe account may take other payments).
+ */
+function paymentOf(intent: Stripe.PaymentIntent): { bookingId: string; eventId: string | null; attemptId?: string } | null {
   const bookingId = intent.metadata?.bookingId;
-  const eventId = bookingId ? eventIdOfBooking(bookingId) : null;
-  return bookingId && eventId ? { eventId, bookingId } : null;
+  if (!bookingId) return null;
+  const canonical = bookingId.toLowerCase();
+  return { bookingId: canonical, eventId: eventIdOfBooking(canonical), attemptId: intent.metadata?.attemptId || undefined };
+}
+
+/** The event's TicketLock, when the booking names an event that exists (no other reaches one). */
+async function lockOf(c: Context<AppEnv>, eventId: string | null) {
+  return eventId && (await eventDocument(c, eventId)) ? c.env.TICKET_LOCK.getByName(eventId) : null;
 }
 
 /**
- * Confirms the booking, or refunds the money when its seats went to someone else meanwhile.
- * Replays and late deliveries land on a booking that is already confirmed (confirm returns it
- * as is) or already refunded (nothing left to do).
+ * Confirms the booking, or gets the money back: the TicketLock refunds a payment whose seats are
+ * gone or whose booking another payment bought (and retries until it is done). A payment for a
+ * booking that exists nowhere is refunded here; a refund the provider refuses throws, so Stripe
+ * delivers the event again. Replays land on a booking already confirmed by this payment, or on a
+ * refund already owed: nothing more happens.
  */
-async function paymentSucceeded(env: Bindings, intent: Stripe.PaymentIntent): Promise<void> {
-  const target = bookingOf(intent);
-  if (!target) return;
-  const lock = env.TICKET_LOCK.getByName(target.eventId);
-  const booking = await lock.getBooking(target.eventId, target.bookingId);
-  if (!booking || booking.refunded) return;
-  // A payment whose seats are gone is owed back by the TicketLock, which asks the provider itself and retries until it is done.
-  await lock.confirm(target.eventId, target.bookingId, { provider: paymentProviderFor(env).name, reference: intent.id, amountCents: intent.amount_received || intent.amount });
+async function paymentSucceeded(c: Context<AppEnv>, intent: Stripe.PaymentIntent): Promise<void> {
+  const payment = paymentOf(intent);
+  if (!payment) return;
+  const provider = paymentProviderFor(c.env);
+  const amountCents = intent.amount_received || intent.amount;
+  const lock = await lockOf(c, payment.eventId);
+  if (lock && payment.eventId) {
+    const confirmed = await lock.confirm(payment.eventId, payment.bookingId, { provider: provider.name, reference: intent.id, attemptId: payment.attemptId, amountCents });
+    if (confirmed.ok || confirmed.reason === 'seats_gone') return;
+  }
+  // A TicketLock that lost its storage relearns its sales from Postgres, not its bookings: a sale
+  // Postgres holds under this very payment stands.
+  if (await withDb(c.env, (db) => isSalePaidBy(db, payment.bookingId, intent.id))) return;
+  console.warn(`payment ${intent.id} names booking ${payment.bookingId}, which does not exist: refunding it`);
+  await provider.refund(intent.id, amountCents);
 }
 
-/** A payment that was still processing failed: the hold goes back to what it was. */
-async function paymentFailed(env: Bindings, intent: Stripe.PaymentIntent): Promise<void> {
-  const target = bookingOf(intent);
-  if (!target) return;
-  await env.TICKET_LOCK.getByName(target.eventId).paymentFailed(target.eventId, target.bookingId, false);
+/** A payment that was still processing failed: the hold goes back to what it was, if this payment is the one under way. */
+async function paymentFailed(c: Context<AppEnv>, intent: Stripe.PaymentIntent): Promise<void> {
+  const payment = paymentOf(intent);
+  const lock = payment && (await lockOf(c, payment.eventId));
+  if (!payment?.eventId || !lock) return;
+  await lock.paymentFailed(payment.eventId, payment.bookingId, false, { attemptId: payment.attemptId, reference: intent.id });
 }
 
 export const paymentRoutes = new Hono<AppEnv>().post('/webhook', async (c) => {
@@ -59,10 +81,10 @@ export const paymentRoutes = new Hono<AppEnv>().post('/webhook', async (c) => {
   }
   switch (event.type) {
     case 'payment_intent.succeeded':
-      await paymentSucceeded(c.env, event.data.object);
+      await paymentSucceeded(c, event.data.object);
       break;
     case 'payment_intent.payment_failed':
-      await paymentFailed(c.env, event.data.object);
+      await paymentFailed(c, event.data.object);
       break;
   }
   return c.json({ received: true });

@@ -5,6 +5,7 @@ import Stripe from 'stripe';
 import app from '../../src/worker';
 import { withDb } from '../../src/db/client';
 import { apiAddress, chargeResultOf, declineOf } from '../../src/payments/stripe';
+import { testPaymentRecord, type TestCharge } from '../../src/payments/test-provider';
 import { adminToken, api, createEvent, env, signUp } from '../helpers';
 
 interface Booking {
@@ -45,6 +46,10 @@ const hold = async (token: string, eventId: string, ticketIds: string[]): Promis
 
 const view = async (token: string, bookingId: string): Promise<Booking> => (await api(`/api/bookings/${bookingId}`, { token })).json();
 
+/** The charges the test provider made for a booking, oldest first. */
+const chargesOf = (bookingId: string) => testPaymentRecord.charges.filter((charge) => charge.bookingId === bookingId);
+const refundsOf = (reference: string) => testPaymentRecord.refunds.filter((refund) => refund.reference === reference);
+
 async function expireHold(eventId: string, bookingId: string): Promise<void> {
   await runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) => {
     const past = Date.now() - 1;
@@ -55,7 +60,16 @@ async function expireHold(eventId: string, bookingId: string): Promise<void> {
 
 /** A PaymentIntent event as Stripe delivers it, for the booking named in its metadata. */
 function intentEvent(type: string, bookingId: string, amount = 5000): string {
-  const intentId = `pi_${bookingId.slice(32, 56)}`;
+  return paymentEvent(type, { id: `pi_${bookingId.slice(32, 56)}`, metadata: { bookingId }, amount });
+}
+
+/** The event of one charge the payment provider made: its intent (the charge's reference) and attempt. */
+function chargeEvent(type: string, charge: TestCharge): string {
+  return paymentEvent(type, { id: charge.reference, metadata: { bookingId: charge.bookingId, ...(charge.attemptId ? { attemptId: charge.attemptId } : {}) }, amount: charge.amountCents });
+}
+
+function paymentEvent(type: string, intent: { id: string; metadata: Record<string, string>; amount: number }): string {
+  const { id: intentId, metadata, amount } = intent;
   return JSON.stringify({
     id: `evt_${crypto.randomUUID().replace(/-/g, '')}`,
     object: 'event',
@@ -63,7 +77,7 @@ function intentEvent(type: string, bookingId: string, amount = 5000): string {
     created: Math.floor(Date.now() / 1000),
     livemode: false,
     type,
-    data: { object: { id: intentId, object: 'payment_intent', amount, amount_received: amount, currency: 'usd', status: type === 'payment_intent.succeeded' ? 'succeeded' : 'requires_payment_method', metadata: { bookingId } } },
+    data: { object: { id: intentId, object: 'payment_intent', amount, amount_received: amount, currency: 'usd', status: type === 'payment_intent.succeeded' ? 'succeeded' : 'requires_payment_method', metadata } },
   });
 }
 
@@ -143,7 +157,7 @@ describe('POST /api/payments/webhook', () => {
     expect(((await response.json()) as ErrorBody).error.message).toMatch(/not configured/);
   });
 
-  it('acknowledges events it has no booking for, and event types it does not handle, changing nothing', async () => {
+  it('acknowledges failures it has no booking for, and event types it does not handle, changing nothing', async () => {
     const { eventId } = await createEvent(admin);
     const [a] = await ticketIdsOf(eventId);
     const buyer = await signUp();
@@ -153,11 +167,10 @@ describe('POST /api/payments/webhook', () => {
     const unknownBooking = `${eventId.replace(/-/g, '')}${'f'.repeat(32)}`;
 
     for (const payload of [
-      intentEvent('payment_intent.succeeded', unknownBooking),
-      intentEvent('payment_intent.succeeded', 'not-a-booking-id'),
       intentEvent('payment_intent.payment_failed', unknownBooking),
       intentEvent('charge.refunded', held.bookingId),
-      JSON.stringify({ id: 'evt_1', object: 'event', type: 'payment_intent.succeeded', data: { object: { id: 'pi_1', object: 'payment_intent', metadata: {} } } }),
+      // No booking of ours named at all: the account's other payments are not ours to touch.
+      JSON.stringify({ id: 'evt_1', object: 'event', type: 'payment_intent.succeeded', data: { object: { id: 'pi_not_ours', object: 'payment_intent', amount: 900, metadata: {} } } }),
     ]) {
       const response = await deliver(payload);
       expect(response.status).toBe(200);
@@ -165,6 +178,24 @@ describe('POST /api/payments/webhook', () => {
     }
     expect(await lock.seatStatus(eventId)).toEqual(before);
     expect((await view(buyer.token, held.bookingId)).status).toBe('pending');
+    expect(await soldInPostgres(eventId)).toEqual([]);
+    expect(refundsOf('pi_not_ours')).toEqual([]);
+  });
+
+  it('refunds a payment for a booking that does not exist: an unknown booking of an event, a booking id that is no booking id', async () => {
+    const { eventId } = await createEvent(admin);
+    const unknownBooking = `${eventId.replace(/-/g, '')}${'f'.repeat(32)}`;
+    const payments = [
+      { id: `pi_${crypto.randomUUID().replace(/-/g, '')}`, metadata: { bookingId: unknownBooking }, amount: 5000 },
+      { id: `pi_${crypto.randomUUID().replace(/-/g, '')}`, metadata: { bookingId: 'not-a-booking-id' }, amount: 7000 },
+    ];
+    for (const payment of payments) {
+      const response = await deliver(paymentEvent('payment_intent.succeeded', payment));
+      expect(response.status).toBe(200);
+      // Replays refund nothing more.
+      expect((await deliver(paymentEvent('payment_intent.succeeded', payment))).status).toBe(200);
+      expect(refundsOf(payment.id)).toEqual([{ reference: payment.id, amountCents: payment.amount }]);
+    }
     expect(await soldInPostgres(eventId)).toEqual([]);
   });
 
@@ -235,7 +266,7 @@ describe('POST /api/payments/webhook', () => {
       expect((await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId)).reserved).toEqual([a]);
       expect(await soldInPostgres(eventId)).toEqual([]);
 
-      expect((await deliver(intentEvent('payment_intent.succeeded', held.bookingId))).status).toBe(200);
+      expect((await deliver(chargeEvent('payment_intent.succeeded', chargesOf(held.bookingId)[0]!))).status).toBe(200);
       expect((await view(buyer.token, held.bookingId)).status).toBe('confirmed');
       expect(await soldInPostgres(eventId)).toEqual([{ id: a, booking_id: held.bookingId }]);
     });
@@ -255,7 +286,7 @@ describe('POST /api/payments/webhook', () => {
       const buyer = await signUp();
       const held = await hold(buyer.token, eventId, [a!]);
       expect((await pay(buyer.token, held.bookingId, 'pm_card_processing')).status).toBe(202);
-      const failed = intentEvent('payment_intent.payment_failed', held.bookingId);
+      const failed = chargeEvent('payment_intent.payment_failed', chargesOf(held.bookingId)[0]!);
 
       expect((await deliver(failed)).status).toBe(200);
       const after = await view(buyer.token, held.bookingId);
@@ -266,6 +297,53 @@ describe('POST /api/payments/webhook', () => {
       expect((await deliver(failed)).status).toBe(200);
       expect((await view(buyer.token, held.bookingId)).status).toBe('confirmed');
       expect(await soldInPostgres(eventId)).toEqual([{ id: a, booking_id: held.bookingId }]);
+    });
+
+    it('ignores a late failure of an earlier attempt while a later attempt is processing, and the later one confirms', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = await hold(buyer.token, eventId, [a!]);
+      expect((await pay(buyer.token, held.bookingId, 'pm_card_processing')).status).toBe(202);
+      const firstFailed = chargeEvent('payment_intent.payment_failed', chargesOf(held.bookingId)[0]!);
+      expect((await deliver(firstFailed)).status).toBe(200);
+      expect((await view(buyer.token, held.bookingId)).expiresAt).toBe(held.expiresAt);
+
+      const second = await pay(buyer.token, held.bookingId, 'pm_card_processing');
+      expect(second.status).toBe(202);
+      const processing = (await second.json()) as Booking;
+      // The first card's failure, delivered again late: it is not the payment under way.
+      expect((await deliver(firstFailed)).status).toBe(200);
+      expect(await view(buyer.token, held.bookingId)).toMatchObject({ status: 'pending', expiresAt: processing.expiresAt });
+      expect((await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId)).reserved).toEqual([a]);
+
+      const secondCharge = chargesOf(held.bookingId)[1]!;
+      expect((await deliver(chargeEvent('payment_intent.succeeded', secondCharge))).status).toBe(200);
+      expect(await view(buyer.token, held.bookingId)).toMatchObject({ status: 'confirmed', refunded: false });
+      expect(refundsOf(secondCharge.reference)).toEqual([]);
+      expect(await soldInPostgres(eventId)).toEqual([{ id: a, booking_id: held.bookingId }]);
+    });
+
+    it('refunds the success of an earlier attempt that lands after a later attempt paid for the booking', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = await hold(buyer.token, eventId, [a!]);
+      expect((await pay(buyer.token, held.bookingId, 'pm_card_processing')).status).toBe(202);
+      // The processing payment outlasts the hold; the buyer pays again with another card.
+      await expireHold(eventId, held.bookingId);
+      await runDurableObjectAlarm(env.TICKET_LOCK.getByName(eventId));
+      expect((await pay(buyer.token, held.bookingId, 'pm_card_visa')).status).toBe(200);
+      const [first, second] = chargesOf(held.bookingId);
+
+      expect((await deliver(chargeEvent('payment_intent.succeeded', first!))).status).toBe(200);
+      expect(refundsOf(first!.reference)).toEqual([{ reference: first!.reference, amountCents: held.totalCents }]);
+      expect(refundsOf(second!.reference)).toEqual([]);
+      expect(await view(buyer.token, held.bookingId)).toMatchObject({ status: 'confirmed', refunded: false });
+      expect(await soldInPostgres(eventId)).toEqual([{ id: a, booking_id: held.bookingId }]);
+      // Delivered again: refunded once.
+      expect((await deliver(chargeEvent('payment_intent.succeeded', first!))).status).toBe(200);
+      expect(refundsOf(first!.reference)).toHaveLength(1);
     });
   });
 });

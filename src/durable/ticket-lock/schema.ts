@@ -2,6 +2,10 @@
 // added to the tables of objects created before it (addColumn).
 
 export function createTicketLockSchema(sql: SqlStorage): void {
+  // Before attempts had ids, a booking had one row here. It is kept as an attempt, though not as the
+  // booking's current one: reports about such a payment cannot name it, and act as they did before.
+  const attemptsBeforeIds = sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payment_attempts'`).toArray().length > 0 && !hasColumn(sql, 'payment_attempts', 'attempt_id');
+  if (attemptsBeforeIds) sql.exec(`ALTER TABLE payment_attempts RENAME TO payment_attempts_before_ids`);
   sql.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS tickets (
@@ -49,11 +53,6 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     );
     CREATE TABLE IF NOT EXISTS admission_bookings (booking_id TEXT PRIMARY KEY, admission_id TEXT NOT NULL);
     CREATE INDEX IF NOT EXISTS admission_bookings_admission ON admission_bookings(admission_id);
-    -- The expiry a hold had before its payment began, given back when the payment fails.
-    CREATE TABLE IF NOT EXISTS payment_attempts (
-      booking_id TEXT PRIMARY KEY,
-      hold_expires_at INTEGER NOT NULL
-    );
     CREATE TABLE IF NOT EXISTS idempotency_keys (
       key TEXT PRIMARY KEY,
       fingerprint TEXT NOT NULL,
@@ -69,6 +68,26 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     );
   `);
   addColumn(sql, 'bookings', 'write_started_at', 'INTEGER');
+  addColumn(sql, 'bookings', 'payment_attempt_id', 'TEXT');
+  // Each charge of a booking: the expiry its hold had before (given back when it fails) and the
+  // provider's reference (a webhook's intent) once known.
+  sql.exec(`
+    CREATE TABLE IF NOT EXISTS payment_attempts (
+      attempt_id TEXT PRIMARY KEY,
+      booking_id TEXT NOT NULL,
+      hold_expires_at INTEGER NOT NULL,
+      reference TEXT,
+      started_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS payment_attempts_booking ON payment_attempts(booking_id);
+  `);
+  if (attemptsBeforeIds) {
+    sql.exec(`
+      INSERT INTO payment_attempts (attempt_id, booking_id, hold_expires_at, started_at)
+        SELECT 'before-ids-' || booking_id, booking_id, hold_expires_at, 0 FROM payment_attempts_before_ids;
+      DROP TABLE payment_attempts_before_ids;
+    `);
+  }
   addColumn(sql, 'bookings', 'max_tickets_per_user', 'INTEGER');
   addColumn(sql, 'idempotency_keys', 'claimed_at', 'INTEGER');
   addColumn(sql, 'idempotency_keys', 'claim', 'TEXT');
@@ -91,7 +110,10 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }
 
+function hasColumn(sql: SqlStorage, table: string, column: string): boolean {
+  return sql.exec(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`, table, column).toArray().length > 0;
+}
+
 function addColumn(sql: SqlStorage, table: string, column: string, definition: string): void {
-  const exists = sql.exec(`SELECT 1 FROM pragma_table_info(?) WHERE name = ?`, table, column).toArray().length > 0;
-  if (!exists) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
+  if (!hasColumn(sql, table, column)) sql.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${definition}`);
 }
