@@ -450,10 +450,12 @@ async function insertEventsOnly(db: Runner, rows: EventRow[]): Promise<void> {
                         prices, min_price_cents, queue_enabled, queue_admit_per_minute, queue_max_active, search_vector)
     select e.id, e.name, e.description, e.performer_id, e.venue_id, e.starts_at, e.on_sale_at, e.status, 'USD',
            e.prices, e.min_price_cents, e.queue_enabled, e.queue_admit_per_minute, e.queue_max_active, ${SEARCH_DOCUMENT}
-    from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) with ordinality as e(
+    from rows from (jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as (
       id uuid, name text, description text, performer_id uuid, venue_id uuid, starts_at timestamptz,
       on_sale_at timestamptz, status text, prices jsonb, min_price_cents int, queue_enabled boolean,
-      queue_admit_per_minute int, queue_max_active int, n bigint)
+      queue_admit_per_minute int, queue_max_active int)) with ordinality as e(
+      id, name, description, performer_id, venue_id, starts_at, on_sale_at, status, prices, min_price_cents,
+      queue_enabled, queue_admit_per_minute, queue_max_active, n)
     join performers p on p.id = e.performer_id
     join venues v on v.id = e.venue_id
     -- In the generated (random) order: joins would otherwise store a batch grouped by performer.
