@@ -1,12 +1,13 @@
-// Request rate limits, kept in RateLimiter Durable Objects (src/durable/RateLimiter.ts): one
-// object per account (`account:<userId>`) and per client IP (`ip:<address>`), a token bucket per
-// kind of request inside it. Over a limit: 429 rate_limited with Retry-After.
+// Request rate limits, kept in RateLimiter Durable Objects (src/durable/RateLimiter.ts): per
+// account (`account:<userId>`) and per client IP (`ip:<address>`), a token bucket for each kind of
+// request, in the shard that the subject's name hashes to. Over a limit: 429 rate_limited with
+// Retry-After.
 //
 // The client's IP is CF-Connecting-IP, which Cloudflare sets on every request; limits by IP apply
 // only when it is there, so local tools and tests (which send none) do not all share one bucket.
 // Login attempts are throttled in Postgres instead (src/auth/throttle.ts): login needs it anyway,
 // and the count must be taken in the same place the password check reads.
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import type { AppEnv, Bindings } from '../env';
 import { ApiError } from '../errors';
 import type { LimitRule } from '../durable/RateLimiter';
@@ -35,9 +36,23 @@ interface Limited {
   rule: LimitRule;
 }
 
+/**
+ * The RateLimiter object that keeps a subject's buckets: one of LIMITER_SHARDS, chosen by a hash
+ * of the subject. One object per account would make a burst of first-time buyers (an on-sale)
+ * start as many new objects as there are buyers; a fixed set of shards is started once and each
+ * serves a share of everyone.
+ */
+export const LIMITER_SHARDS = 32;
+
+export function limiterFor(env: Bindings, subject: string) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < subject.length; i++) hash = Math.imul(hash ^ subject.charCodeAt(i), 0x01000193);
+  return env.RATE_LIMITER.getByName(`limits-${(hash >>> 0) % LIMITER_SHARDS}`);
+}
+
 /** Takes a token from each bucket (at once) and refuses the request if any is empty. */
 export async function enforceLimits(env: Bindings, limits: Limited[]): Promise<void> {
-  const results = await Promise.all(limits.map((limit) => env.RATE_LIMITER.getByName(limit.subject).take(limit.bucket, limit.rule)));
+  const results = await Promise.all(limits.map((limit) => limiterFor(env, limit.subject).take(`${limit.subject}/${limit.bucket}`, limit.rule)));
   const waits = results.flatMap((result) => (result.ok ? [] : [result.retryAfterSeconds]));
   if (waits.length === 0) return;
   const retryAfter = Math.max(...waits);
@@ -49,3 +64,25 @@ export async function limitSignup(c: Context<AppEnv>): Promise<void> {
   const ip = clientIp(c);
   if (ip) await enforceLimits(c.env, [{ subject: `ip:${ip}`, bucket: 'signup', rule: LIMITS.signupPerIp }]);
 }
+
+/** The account's bucket when the request is signed in, the IP's when the IP is known. */
+function subjectsOf(c: Context<AppEnv>, bucket: string, perAccount: LimitRule, perIp: LimitRule): Limited[] {
+  const user = c.get('user');
+  const ip = clientIp(c);
+  return [
+    ...(user ? [{ subject: `account:${user.id}`, bucket, rule: perAccount }] : []),
+    ...(ip ? [{ subject: `ip:${ip}`, bucket, rule: perIp }] : []),
+  ];
+}
+
+/** `POST /api/bookings/*`: holds and payments. Runs after loadSession, before the route (and its idempotency). */
+export const limitBookingPosts: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (c.req.method === 'POST') await enforceLimits(c.env, subjectsOf(c, 'bookings', LIMITS.bookingsPerAccount, LIMITS.bookingsPerIp));
+  await next();
+};
+
+/** `/api/events/:eventId/queue…`: the socket, joins, tickets and status polls; the public fairness record is not limited. */
+export const limitQueueRequests: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.req.path.endsWith('/fairness')) await enforceLimits(c.env, subjectsOf(c, 'queue', LIMITS.queuePerAccount, LIMITS.queuePerIp));
+  await next();
+};

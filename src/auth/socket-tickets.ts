@@ -2,11 +2,12 @@
 // sit in a URL (logs, history, Referer), so a page that has the session cookie or token first asks
 // `POST /api/events/:eventId/queue/ticket` for a ticket and opens the waiting room's socket with
 // `?ticket=`. A ticket names the session, the user and the event, lasts 60 seconds and opens one
-// socket: using it spends it in the user's RateLimiter object, as a bucket of one token that refills
-// only after the ticket has expired. Its session must still stand when it is used.
+// socket: using it spends it in the user's RateLimiter object (src/auth/limits.ts), as a stored
+// bucket of one token that refills only after the ticket has expired. Its session must still stand when it is used.
 import type { Bindings } from '../env';
 import { signToken, verifyToken } from '../lib/signing';
 import { checkSession } from './session-check';
+import { limiterFor } from './limits';
 import type { SessionUser } from './session';
 
 const PURPOSE = 'queue-socket-ticket';
@@ -47,6 +48,7 @@ export async function redeemSocketTicket(env: Bindings, ticket: string, eventId:
   if (claims.e !== eventId || claims.x <= Date.now()) return null;
   const user = await checkSession(env, { sessionId: claims.s, userId: claims.u });
   if (!user) return null;
-  const spent = await env.RATE_LIMITER.getByName(`account:${claims.u}`).take(`socket-ticket:${claims.n}`, SPENT_TICKET_RULE);
+  const account = `account:${claims.u}`;
+  const spent = await limiterFor(env, account).take(`${account}/socket-ticket:${claims.n}`, SPENT_TICKET_RULE);
   return spent.ok ? user : null;
 }

@@ -97,7 +97,7 @@ describe('WebSocket tickets for the waiting room', () => {
 
   it('still lets a browser connect with its session cookie alone', async () => {
     const buyer = await signUp();
-    const response = await api(`/api/events/${eventId}/queue`, { headers: { Upgrade: 'websocket', Cookie: `session=${buyer.token}` } });
+    const response = await api(`/api/events/${eventId}/queue`, { headers: { Upgrade: 'websocket', Cookie: `session=${buyer.token}`, Origin: 'http://box-office.test' } });
     expect((await firstMessage(response)).type).toBe('position');
   });
 });
