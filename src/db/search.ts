@@ -201,7 +201,9 @@ export async function searchEvents(db: Database, query: SearchQuery, tuning: Sea
   const sort = effectiveSort(query);
   return db.transaction(async (tx) => {
     const keyword = words.length > 0 ? await interpretKeyword(tx, words) : null;
-    if (words.length > 0 && !keyword) return { events: [], total: 0 };
+    if (words.length > 0 && !keyword) {
+      return query.facets?.length ? { events: [], total: 0, facets: Object.fromEntries(query.facets.map((f) => [f, []])) } : { events: [], total: 0 };
+    }
     const offset = (query.page - 1) * query.pageSize;
     const found = await retrieve(tx, {
       matcher: keywordMatcher(keyword, sort === 'relevance'),

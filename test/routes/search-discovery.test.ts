@@ -228,6 +228,13 @@ describe('GET /api/events/search: discovery', () => {
       expect(filtered.events).toHaveLength(1);
     });
 
+    it('are empty lists when nothing matches', async () => {
+      const body = await found({ keyword: `${unique('zqnothing')} vvvvvvvvvvvvvvvv`, facets: 'genre,city' });
+      expect(body).toMatchObject({ total: 0, facets: { city: [], genre: [] } });
+      const filtered = await found({ keyword: 'evening', city: unique('Nowhere'), facets: 'city' });
+      expect(filtered).toMatchObject({ total: 0, facets: { city: [] } });
+    });
+
     it('are absent unless asked for', async () => {
       const tag = unique('zqnofacet');
       await createEvent(admin, { name: `${tag} Show` });
