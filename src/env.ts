@@ -7,12 +7,14 @@ import type { SessionUser } from './auth/session';
 export interface Bindings {
   TICKET_LOCK: DurableObjectNamespace<TicketLock>;
   WAITING_ROOM: DurableObjectNamespace<WaitingRoom>;
-  /** Token buckets, one object per limited account or IP (src/auth/limits.ts). */
+  /** Token buckets for accounts and IPs, in shards by the hash of what is limited (src/auth/limits.ts). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   DATABASE_URL: string;
   /** `host:port` of the local stand-in for Neon's WebSocket proxy; unset in production. */
   LOCAL_NEON_PROXY?: string;
   SESSION_SECRET: string;
+  /** The session key before the last rotation, still accepted (src/auth/keys.ts). */
+  SESSION_SECRET_PREVIOUS?: string;
   HOLD_TTL_SECONDS?: string;
   MAX_TICKETS_PER_USER?: string;
   PAYMENT_PROVIDER?: string;
@@ -23,6 +25,8 @@ export interface Bindings {
   /** Base URL of a local stand-in for Stripe's API (e.g. http://127.0.0.1:12111); unset in production. */
   STRIPE_API_BASE?: string;
   TICKET_SIGNING_KEY?: string;
+  /** The ticket-code key before the last rotation, still accepted at the door. */
+  TICKET_SIGNING_KEY_PREVIOUS?: string;
 }
 
 export interface Variables {

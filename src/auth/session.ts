@@ -1,4 +1,5 @@
-// Sessions: a signed token (Bearer header or the HttpOnly `session` cookie) naming a row of the
+// Sessions: a token (Bearer header or the HttpOnly `session` cookie), signed with the current
+// session key and naming it (src/auth/keys.ts, so keys can rotate), that names a row of the
 // `sessions` table. The signature proves the token is ours; the row, checked through
 // src/auth/session-check.ts, proves it still stands and gives the user's current role, so logging
 // out, a password change, a deleted account or a changed role take effect within a minute.
@@ -7,7 +8,8 @@ import { getCookie } from 'hono/cookie';
 import { and, eq, inArray, lt, sql } from 'drizzle-orm';
 import type { AppEnv, Bindings } from '../env';
 import { ApiError, forbidden, unauthenticated } from '../errors';
-import { signToken, verifyToken } from '../lib/signing';
+import { signKeyedToken, verifyKeyedToken } from '../lib/signing';
+import { sessionKeys, type SessionKeyEnv } from './keys';
 import { withDb, type Database } from '../db/client';
 import { sessions } from '../db/schema';
 import { checkSession, forgetSession, rememberNewSession, SessionCheckUnavailable } from './session-check';
@@ -32,13 +34,6 @@ export const SESSION_COOKIE = 'session';
 export const SESSION_TTL_SECONDS = 7 * 24 * 3600;
 const PURPOSE = 'session';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-function sessionSecret(env: Pick<Bindings, 'SESSION_SECRET'>): string {
-  if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) {
-    throw new Error('SESSION_SECRET must be set to at least 32 characters');
-  }
-  return env.SESSION_SECRET;
-}
 
 /**
  * Starts a session for each user (rows in Postgres, one statement) and returns their tokens, in
@@ -72,14 +67,14 @@ export async function issueSessionToken(env: Bindings, user: { id: string; role:
 }
 
 /** The token of a session row that exists (scripts that create sessions themselves use this too). */
-export function signSessionToken(env: Pick<Bindings, 'SESSION_SECRET'>, session: { sessionId: string; userId: string; expiresAt: Date }): Promise<string> {
+export function signSessionToken(env: SessionKeyEnv, session: { sessionId: string; userId: string; expiresAt: Date }): Promise<string> {
   const claims: SessionClaims = { sid: session.sessionId, sub: session.userId, exp: Math.floor(session.expiresAt.getTime() / 1000) };
-  return signToken(sessionSecret(env), PURPOSE, claims);
+  return signKeyedToken(sessionKeys(env), PURPOSE, claims);
 }
 
 /** The session a token names, if it is ours, well formed and unexpired; whether it still stands is checkSession's. */
 export async function readSessionToken(env: Bindings, token: string): Promise<{ sessionId: string; userId: string } | null> {
-  const claims = await verifyToken<SessionClaims>(sessionSecret(env), PURPOSE, token);
+  const claims = await verifyKeyedToken<SessionClaims>(sessionKeys(env), PURPOSE, token);
   if (!claims || typeof claims.sid !== 'string' || typeof claims.sub !== 'string' || typeof claims.exp !== 'number') return null;
   if (!UUID.test(claims.sid) || !UUID.test(claims.sub)) return null;
   if (claims.exp <= Date.now() / 1000) return null;

@@ -5,7 +5,8 @@
 // socket: using it spends it in the user's RateLimiter object (src/auth/limits.ts), as a stored
 // bucket of one token that refills only after the ticket has expired. Its session must still stand when it is used.
 import type { Bindings } from '../env';
-import { signToken, verifyToken } from '../lib/signing';
+import { signKeyedToken, verifyKeyedToken } from '../lib/signing';
+import { sessionKeys } from './keys';
 import { checkSession } from './session-check';
 import { limiterFor } from './limits';
 import type { SessionUser } from './session';
@@ -28,20 +29,15 @@ interface TicketClaims {
   n: string;
 }
 
-function ticketSecret(env: Bindings): string {
-  if (!env.SESSION_SECRET || env.SESSION_SECRET.length < 32) throw new Error('SESSION_SECRET must be set to at least 32 characters');
-  return env.SESSION_SECRET;
-}
-
 export async function issueSocketTicket(env: Bindings, user: SessionUser, eventId: string): Promise<{ ticket: string; expiresAt: string }> {
   const expiresAt = Date.now() + SOCKET_TICKET_SECONDS * 1000;
   const claims: TicketClaims = { s: user.sessionId, u: user.id, e: eventId, x: expiresAt, n: crypto.randomUUID() };
-  return { ticket: await signToken(ticketSecret(env), PURPOSE, claims), expiresAt: new Date(expiresAt).toISOString() };
+  return { ticket: await signKeyedToken(sessionKeys(env), PURPOSE, claims), expiresAt: new Date(expiresAt).toISOString() };
 }
 
 /** The user a ticket for this event admits, spending it; null for a ticket that is not valid, expired, spent or whose session ended. */
 export async function redeemSocketTicket(env: Bindings, ticket: string, eventId: string): Promise<SessionUser | null> {
-  const claims = await verifyToken<TicketClaims>(ticketSecret(env), PURPOSE, ticket);
+  const claims = await verifyKeyedToken<TicketClaims>(sessionKeys(env), PURPOSE, ticket);
   if (!claims || typeof claims.s !== 'string' || typeof claims.u !== 'string' || typeof claims.e !== 'string' || typeof claims.x !== 'number' || typeof claims.n !== 'string') {
     return null;
   }

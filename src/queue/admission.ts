@@ -5,7 +5,8 @@ import type { Context } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppEnv, Bindings } from '../env';
 import { ApiError } from '../errors';
-import { signTokenNow, verifyToken } from '../lib/signing';
+import { signTokenNow, verifyTokenWithAny } from '../lib/signing';
+import { sessionKeys } from '../auth/keys';
 
 const PURPOSE = 'queue-admission';
 
@@ -43,7 +44,8 @@ export async function requireAdmission(c: Context<AppEnv>, userId: string, event
   if (!token) {
     throw new ApiError(403, 'queue_required', 'This on-sale runs a waiting room: join the queue at /api/events/' + eventId + '/queue and send the admission token in X-Queue-Token.');
   }
-  const claims = await verifyToken<AdmissionClaims>(admissionSecret(c.env), PURPOSE, token);
+  // Under the current session key or, after a rotation, the previous one (src/auth/keys.ts).
+  const claims = await verifyTokenWithAny<AdmissionClaims>(sessionKeys(c.env).map((key) => key.secret), PURPOSE, token);
   if (!claims || typeof claims.u !== 'string' || typeof claims.e !== 'string' || typeof claims.x !== 'number' || typeof claims.a !== 'string') {
     throw new ApiError(403, 'queue_required', 'That admission token is not valid: join the queue again.');
   }

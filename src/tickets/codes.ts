@@ -12,9 +12,13 @@
 // `<code>.<8 digits>`: TOTP (RFC 6238 with HMAC-SHA-256, 30 s steps) under the ticket's rotating
 // secret, HMAC-SHA-256(TICKET_SIGNING_KEY, "rotating:" + ticket id), which door devices can be
 // given per ticket. It is accepted in the step it was made for and the next one.
-import type { Bindings } from '../env';
+//
+// Keys rotate without a new format: codes are made under the current key, and read under it or
+// TICKET_SIGNING_KEY_PREVIOUS (src/auth/keys.ts), so codes already sent keep scanning while the
+// previous key is configured. A rotating code is checked under the key its code verified with.
 import { base64url, fromBase64url } from '../lib/signing';
 import { constantTimeEqual } from '../auth/passwords';
+import { ticketKeys, type TicketKeyEnv } from '../auth/keys';
 
 export interface TicketClaims {
   ticketId: string;
@@ -22,7 +26,7 @@ export interface TicketClaims {
   bookingId: string;
 }
 
-type SigningEnv = Pick<Bindings, 'TICKET_SIGNING_KEY'>;
+type SigningEnv = TicketKeyEnv;
 
 const FORMAT = 1;
 const TAG_BYTES = 16;
@@ -35,11 +39,9 @@ const encoder = new TextEncoder();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const BOOKING_ID = /^[0-9a-f]{64}$/;
 
+/** The key new codes are made under. */
 function signingKey(env: SigningEnv): string {
-  if (!env.TICKET_SIGNING_KEY || env.TICKET_SIGNING_KEY.length < 32) {
-    throw new Error('TICKET_SIGNING_KEY must be set to at least 32 characters');
-  }
-  return env.TICKET_SIGNING_KEY;
+  return ticketKeys(env)[0]!.secret;
 }
 
 const keys = new Map<string, Promise<CryptoKey>>();
@@ -94,22 +96,34 @@ export async function ticketCode(env: SigningEnv, ids: TicketClaims): Promise<st
   return base64url(code);
 }
 
-/** What a code this server made names, or null for anything else (altered, forged, another key). */
-export async function readTicketCode(env: SigningEnv, code: string): Promise<TicketClaims | null> {
-  const key = signingKey(env);
+/** What a code names and the key that made it, or null for anything else. */
+async function verifiedCode(env: SigningEnv, code: string): Promise<{ claims: TicketClaims; key: string } | null> {
+  const keys = ticketKeys(env);
   const bytes = fromBase64url(code);
   // Only the one canonical spelling: otherwise unused low bits of the last character would let
   // an altered text pass as the same code.
   if (!bytes || bytes.length !== CODE_BYTES || bytes[0] !== FORMAT || base64url(bytes) !== code) return null;
   const body = bytes.subarray(0, CODE_BYTES - TAG_BYTES);
-  if (!constantTimeEqual(bytes.subarray(body.length), await tagOf(key, body))) return null;
-  const bookingId = bytesToHex(body.subarray(1, 33));
-  return { ticketId: uuidOf(body.subarray(33, 49)), eventId: uuidOf(body.subarray(1, 17)), bookingId };
+  for (const { secret } of keys) {
+    if (!constantTimeEqual(bytes.subarray(body.length), await tagOf(secret, body))) continue;
+    const bookingId = bytesToHex(body.subarray(1, 33));
+    return { claims: { ticketId: uuidOf(body.subarray(33, 49)), eventId: uuidOf(body.subarray(1, 17)), bookingId }, key: secret };
+  }
+  return null;
 }
 
-/** The per-ticket secret of the rotating part; what a door device is provisioned with. */
+/** What a code this server made names, or null for anything else (altered, forged, a key not configured). */
+export async function readTicketCode(env: SigningEnv, code: string): Promise<TicketClaims | null> {
+  return (await verifiedCode(env, code))?.claims ?? null;
+}
+
+function rotatingSecretUnder(key: string, ticketId: string): Promise<Uint8Array> {
+  return hmac(key, encoder.encode(`rotating:${ticketId}`));
+}
+
+/** The per-ticket secret of the rotating part (under the current key); what a door device is provisioned with. */
 export async function rotatingSecret(env: SigningEnv, ticketId: string): Promise<Uint8Array> {
-  return hmac(signingKey(env), encoder.encode(`rotating:${ticketId}`));
+  return rotatingSecretUnder(signingKey(env), ticketId);
 }
 
 export function rotationStep(now: number): number {
@@ -146,10 +160,11 @@ export async function rotatingCode(env: SigningEnv, ids: TicketClaims, now: numb
 export async function readScannedCode(env: SigningEnv, text: string, now: number): Promise<TicketClaims | null> {
   const [code, part, extra] = text.split('.');
   if (code === undefined || extra !== undefined) return null;
-  const claims = await readTicketCode(env, code);
-  if (!claims || part === undefined) return claims;
+  const verified = await verifiedCode(env, code);
+  if (!verified || part === undefined) return verified?.claims ?? null;
+  const { claims, key } = verified;
   if (!ROTATING_PART.test(part)) return null;
-  const secret = await rotatingSecret(env, claims.ticketId);
+  const secret = await rotatingSecretUnder(key, claims.ticketId);
   const step = rotationStep(now);
   for (const candidate of [step, step - 1]) {
     if (constantTimeEqual(encoder.encode(part), encoder.encode(await rotatingPart(secret, candidate)))) return claims;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { signToken } from '../../src/lib/signing';
+import { fromBase64url, signKeyedToken, signToken } from '../../src/lib/signing';
+import { sessionKeys } from '../../src/auth/keys';
 import { api, env, unique } from '../helpers';
 
 // Login attempts are counted per client IP (CF-Connecting-IP), per account and IP, and per account
@@ -251,35 +252,47 @@ describe('GET /api/me', () => {
 
   it('answers 401 to a garbage, forged or tampered token', async () => {
     const account = await registered();
-    const [payload, signature] = account.token.split('.') as [string, string];
+    const [keyId, payload, signature] = account.token.split('.') as [string, string, string];
     const flip = (text: string, index: number) => text.slice(0, index) + (text[index] === 'A' ? 'B' : 'A') + text.slice(index + 1);
-    const claims = { sub: account.user.id, role: 'admin', exp: Math.floor(Date.now() / 1000) + 3600 };
+    const { sid } = JSON.parse(new TextDecoder().decode(fromBase64url(payload)!)) as { sid: string };
+    const claims = { sid, sub: account.user.id, exp: Math.floor(Date.now() / 1000) + 3600 };
     const tokens = {
       garbage: 'not-a-token',
       empty: '',
       'payload only': payload,
-      'a third part': `${account.token}.extra`,
-      'one payload character changed': `${flip(payload, 5)}.${signature}`,
-      'one signature character changed': `${payload}.${flip(signature, 5)}`,
-      'signed with another secret': await signToken('another-secret-that-is-long-enough-0123456789', 'session', claims),
-      'signed for another purpose': await signToken(env.SESSION_SECRET, 'queue', claims),
+      'key id and payload only': `${keyId}.${payload}`,
+      'a fourth part': `${account.token}.extra`,
+      'one payload character changed': `${keyId}.${flip(payload, 5)}.${signature}`,
+      'one signature character changed': `${keyId}.${payload}.${flip(signature, 5)}`,
+      'one key id character changed': `${flip(keyId, 2)}.${payload}.${signature}`,
+      'signed with another secret under our key id': await signKeyedToken([{ id: keyId, secret: 'another-secret-that-is-long-enough-0123456789' }], 'session', claims),
+      'signed for another purpose': await signKeyedToken(sessionKeys(env), 'queue', claims),
+      'the old unkeyed format': await signToken(env.SESSION_SECRET, 'session', claims),
     };
     for (const [what, token] of Object.entries(tokens)) {
       const response = await me({ headers: { Authorization: `Bearer ${token}` } });
       expect(response.status, what).toBe(401);
       expect(((await response.json()) as ErrorBody).error.code, what).toBe('unauthenticated');
     }
-    const tamperedCookie = await me({ headers: { Cookie: `session=${flip(payload, 5)}.${signature}` } });
+    const tamperedCookie = await me({ headers: { Cookie: `session=${keyId}.${flip(payload, 5)}.${signature}` } });
     expect(tamperedCookie.status).toBe(401);
   });
 
-  it('answers 401 to a correctly signed session token that has expired or names no known role', async () => {
+  it('answers 401 to a correctly signed session token that has expired or names no session of its user', async () => {
     const account = await registered();
+    const keys = sessionKeys(env);
+    const [, payload] = account.token.split('.') as [string, string, string];
+    const { sid } = JSON.parse(new TextDecoder().decode(fromBase64url(payload)!)) as { sid: string };
     const now = Math.floor(Date.now() / 1000);
-    const expired = await signToken(env.SESSION_SECRET, 'session', { sub: account.user.id, role: 'customer', exp: now - 1 });
-    const badRole = await signToken(env.SESSION_SECRET, 'session', { sub: account.user.id, role: 'superuser', exp: now + 3600 });
+    const expired = await signKeyedToken(keys, 'session', { sid, sub: account.user.id, exp: now - 1 });
+    const noSuchSession = await signKeyedToken(keys, 'session', { sid: crypto.randomUUID(), sub: account.user.id, exp: now + 3600 });
+    const anotherUsersSession = await signKeyedToken(keys, 'session', { sid, sub: (await registered()).user.id, exp: now + 3600 });
+    const sameClaims = await signKeyedToken(keys, 'session', { sid, sub: account.user.id, exp: now + 3600 });
     expect((await me({ token: expired })).status).toBe(401);
-    expect((await me({ token: badRole })).status).toBe(401);
+    expect((await me({ token: noSuchSession })).status).toBe(401);
+    expect((await me({ token: anotherUsersSession })).status).toBe(401);
+    // The same claims, unexpired, are the session itself.
+    expect((await me({ token: sameClaims })).status).toBe(200);
   });
 });
 
