@@ -82,7 +82,8 @@ const eventFields = {
   queue: queueSettings.optional(),
 };
 
-export const createEventBody = z.object(eventFields).refine((e) => !e.onSaleAt || e.onSaleAt.getTime() <= e.startsAt.getTime(), {
+// Zod runs the refinement even when a date failed its own check (still a string then).
+export const createEventBody = z.object(eventFields).refine((e) => !(e.onSaleAt instanceof Date) || !(e.startsAt instanceof Date) || e.onSaleAt.getTime() <= e.startsAt.getTime(), {
   message: 'must not be after startsAt',
   path: ['onSaleAt'],
 });

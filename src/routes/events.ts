@@ -92,7 +92,8 @@ export const searchQuery = z
     onSale: z.enum(['true', 'false']).optional().describe('true: only events on sale now with tickets left to buy.'),
     facets: facetList.optional().describe('Comma-separated: city, genre. Counts of the matching events by each value.'),
   })
-  .refine((q) => !q.start || !q.end || q.start.from.getTime() < q.end.until.getTime(), {
+  // Zod runs this even when start or end failed their own check (a string then, not a range).
+  .refine((q) => !(q.start?.from instanceof Date) || !(q.end?.until instanceof Date) || q.start.from.getTime() < q.end.until.getTime(), {
     message: 'start must not be after end',
     path: ['start'],
   })
