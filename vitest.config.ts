@@ -44,6 +44,7 @@ const FAULT_INJECTION_TESTS = [
   'test/durable/postgres-down.test.ts',
   'test/durable/slow-postgres.test.ts',
   'test/durable/ticketlock-replaced.test.ts',
+  'test/auth/session-outage.test.ts',
   // Slow writes are part of its model: confirmations stalled in the proxy while other steps run.
   'test/durable/TicketLock.property.test.ts',
 ];

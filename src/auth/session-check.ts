@@ -15,6 +15,11 @@ export const SESSION_CHECK_MS = 60_000;
  * hold seats through an outage (holds need no Postgres). Nothing older is trusted.
  */
 const OUTAGE_GRACE_MS = 10 * 60_000;
+/**
+ * Postgres slower than this counts as unreachable for the check (the answer above is used, or
+ * 503): slow is normal during an on-sale, and a buyer's hold must not wait on it for long.
+ */
+const CHECK_TIMEOUT_MS = 3000;
 /** Enough for every active session of a busy isolate; the oldest answers go first. */
 const MAX_REMEMBERED = 20_000;
 
@@ -62,8 +67,15 @@ export async function checkSession(env: Bindings, session: { sessionId: string; 
   const age = known ? startedAt - known.at : Infinity;
   if (known && age >= 0 && age < SESSION_CHECK_MS) return known.user?.id === userId ? known.user : null;
 
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const user = await lookUp(env, sessionId, userId);
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+    });
+    const lookup = lookUp(env, sessionId, userId);
+    // One that loses the race may still fail later, with nobody left to hear it.
+    lookup.catch(() => {});
+    const user = await Promise.race([lookup, timeout]);
     // A logout in this isolate while the look-up ran has the last word.
     const latest = remembered.get(sessionId);
     if (!latest || latest.at <= startedAt) remember(sessionId, { user, at: startedAt });
@@ -74,6 +86,8 @@ export async function checkSession(env: Bindings, session: { sessionId: string; 
       return known.user?.id === userId ? known.user : null;
     }
     throw new SessionCheckUnavailable(error);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
