@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { base64url, fromBase64url, signToken, verifyToken } from '../../src/lib/signing';
+import { base64url, fromBase64url, keyIdOf, signKeyedToken, signToken, verifyKeyedToken, verifyToken } from '../../src/lib/signing';
 
 const SECRET = 'unit-test-secret-that-is-long-enough-0123456789';
 const claims = { sub: 'user-1', role: 'customer', exp: 2_000_000_000, note: 'ünïcode ✓' };
@@ -59,5 +59,33 @@ describe('base64url', () => {
     expect(text).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(fromBase64url(text)).toEqual(bytes);
     expect(fromBase64url('not base64!')).toBeNull();
+  });
+});
+
+describe('keyed tokens (signKeyedToken / verifyKeyedToken)', () => {
+  const current = { id: keyIdOf(SECRET), secret: SECRET };
+  const previous = { id: keyIdOf('the-previous-secret-that-is-long-enough-0123'), secret: 'the-previous-secret-that-is-long-enough-0123' };
+
+  it('names the signing key by an id that reveals nothing of it, and is verified under that key only', async () => {
+    expect(current.id).toMatch(/^[A-Za-z0-9_-]{8}$/);
+    expect(keyIdOf(SECRET)).toBe(current.id);
+    expect(previous.id).not.toBe(current.id);
+    expect(SECRET).not.toContain(current.id);
+    const token = await signKeyedToken([current, previous], 'session', claims);
+    expect(token.split('.')[0]).toBe(current.id);
+    expect(await verifyKeyedToken([current, previous], 'session', token)).toEqual(claims);
+    expect(await verifyKeyedToken([previous, current], 'session', token)).toEqual(claims);
+    expect(await verifyKeyedToken([previous], 'session', token)).toBeNull();
+    expect(await verifyKeyedToken([current], 'queue', token)).toBeNull();
+  });
+
+  it('refuses a token whose key id, payload or signature was changed, or that is not in three parts', async () => {
+    const token = await signKeyedToken([current], 'session', claims);
+    const [id, payload, signature] = token.split('.') as [string, string, string];
+    // The key id is signed: another configured key's id on the same payload and signature fails.
+    expect(await verifyKeyedToken([current, { ...current, id: previous.id }], 'session', `${previous.id}.${payload}.${signature}`)).toBeNull();
+    for (const broken of [`${id}.${payload}`, `${id}.${payload}.`, `${payload}.${signature}`, `${token}.x`, `${id}.${tamper(`${payload}.${signature}`, 0, 3)}`, `${id}.${tamper(`${payload}.${signature}`, 1, 3)}`]) {
+      expect(await verifyKeyedToken([current], 'session', broken), broken.slice(0, 40)).toBeNull();
+    }
   });
 });
