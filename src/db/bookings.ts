@@ -6,7 +6,8 @@ export interface ConfirmedBookingRecord {
   bookingId: string;
   eventId: string;
   userId: string;
-  ticketIds: string[];
+  /** Each ticket at the price it was held at (what the buyer was charged), whatever the event charges now. */
+  tickets: Array<{ ticketId: string; priceCents: number }>;
   totalCents: number;
   currency: string;
   paymentProvider: string;
@@ -30,7 +31,9 @@ export type WriteOutcome =
   | { status: 'seats_gone'; soldElsewhere: Array<{ ticketId: string; bookingId: string }> };
 
 export async function writeConfirmedBooking(db: Database, booking: ConfirmedBookingRecord): Promise<WriteOutcome> {
-  const ticketIds = `{${booking.ticketIds.join(',')}}`;
+  const ticketIds = `{${booking.tickets.map((ticket) => ticket.ticketId).join(',')}}`;
+  const prices = `{${booking.tickets.map((ticket) => ticket.priceCents).join(',')}}`;
+  const count = booking.tickets.length;
   return db.transaction(async (tx) => {
     const locked = (
       await tx.execute(sql`
@@ -41,27 +44,30 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
     // After the locks, so a booking committed by a write this one waited on is seen.
     const existing = await tx.execute(sql`select 1 from bookings where id = ${booking.bookingId}`);
     if (existing.rows.length > 0) return { status: 'written' as const };
-    if (locked.length !== booking.ticketIds.length || locked.some((ticket) => ticket.status !== 'available')) {
+    if (locked.length !== count || locked.some((ticket) => ticket.status !== 'available')) {
       const soldElsewhere = locked.filter((ticket) => ticket.booking_id !== null).map((ticket) => ({ ticketId: ticket.id, bookingId: ticket.booking_id! }));
       return { status: 'seats_gone' as const, soldElsewhere };
     }
     const written = await tx.execute(sql`
-      with sold as (
+      with held as (
+        select * from unnest(${ticketIds}::uuid[], ${prices}::int[]) as held(ticket_id, price_cents)
+      ), sold as (
         update tickets set status = 'sold', booking_id = ${booking.bookingId}
-        where event_id = ${booking.eventId} and id = any(${ticketIds}::uuid[]) and status = 'available'
-        returning id, price_cents
+        where event_id = ${booking.eventId} and id in (select ticket_id from held) and status = 'available'
+        returning id
       ), booked as (
         insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, payment_reference, confirmed_at)
         select ${booking.bookingId}, ${booking.userId}, ${booking.eventId}, 'confirmed', ${booking.totalCents}, ${booking.currency},
                ${booking.paymentProvider}, ${booking.paymentReference}, ${booking.confirmedAt.toISOString()}
-        where (select count(*) from sold) = ${booking.ticketIds.length}
+        where (select count(*) from sold) = ${count}
         returning id
       )
       insert into booking_tickets (booking_id, ticket_id, price_cents)
-      select (select id from booked), id, price_cents from sold where exists (select 1 from booked)
+      select (select id from booked), held.ticket_id, held.price_cents from held join sold on sold.id = held.ticket_id
+      where exists (select 1 from booked)
       returning ticket_id`);
     // Cannot happen with the rows locked and checked above; the statement guards all or nothing anyway.
-    if ((written.rowCount ?? written.rows.length) !== booking.ticketIds.length) {
+    if ((written.rowCount ?? written.rows.length) !== count) {
       tx.rollback();
     }
     return { status: 'written' as const };
@@ -86,7 +92,8 @@ const MY_BOOKINGS_LIMIT = 100;
 export async function bookingsOfUser(db: Database, userId: string): Promise<BookingState[]> {
   const rows = (await db.execute(sql`
     select b.id, b.event_id, b.user_id, b.status, b.total_cents, b.currency, b.confirmed_at,
-           array_agg(bt.ticket_id::text order by t.position) as ticket_ids
+           array_agg(bt.ticket_id::text order by t.position) as ticket_ids,
+           array_agg(bt.price_cents order by t.position) as ticket_prices
     from bookings b
     join booking_tickets bt on bt.booking_id = b.id
     join tickets t on t.id = bt.ticket_id
@@ -94,7 +101,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
     group by b.id
     order by b.created_at desc, b.id
     limit ${MY_BOOKINGS_LIMIT}`)).rows as Array<{
-    id: string; event_id: string; user_id: string; status: string; total_cents: number; currency: string; confirmed_at: string | Date; ticket_ids: string[];
+    id: string; event_id: string; user_id: string; status: string; total_cents: number; currency: string; confirmed_at: string | Date; ticket_ids: string[]; ticket_prices: number[];
   }>;
   return rows.map((row) => {
     const confirmedAt = new Date(row.confirmed_at).toISOString();
@@ -104,6 +111,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
       userId: row.user_id,
       status: row.status === 'confirmed' ? 'confirmed' : 'cancelled',
       ticketIds: row.ticket_ids,
+      ticketPriceCents: row.ticket_prices.map(Number),
       totalCents: Number(row.total_cents),
       currency: row.currency,
       expiresAt: confirmedAt,

@@ -9,6 +9,8 @@ export interface BookingState {
   userId: string;
   status: BookingStatus;
   ticketIds: string[];
+  /** What each ticket (in the order of ticketIds) costs this booking: its price when the hold was taken. */
+  ticketPriceCents: number[];
   totalCents: number;
   currency: string;
   expiresAt: string;

@@ -1,8 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
-import { eq } from 'drizzle-orm';
 import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
-import { bookings, tickets } from '../db/schema';
+import { eventInventory, eventPrices } from '../db/inventory';
 import { writeConfirmedBooking, type WriteOutcome } from '../db/bookings';
 import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
@@ -10,82 +9,14 @@ import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempoten
 import { RefundLedger, type OwedRefund } from './ticket-lock/refund-ledger';
 import { PaymentAttempts, type AttemptRef } from './ticket-lock/payment-attempts';
 import { paymentProviderFor } from '../payments';
-import { SeatStreamHub, newEpoch, type LoggedChange, type SeatChange } from './seat-stream';
+import { SeatStreamHub } from './seat-stream';
+import { SeatLog } from './ticket-lock/seat-log';
 import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
+import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
 export { eventIdOfBooking, newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
 export type { IdempotencyClaim } from './ticket-lock/idempotency-store';
-
-export interface SeatStatusSnapshot {
-  /** Grows with every change of any seat's status; part of the event view's ETag. */
-  version: number;
-  reserved: string[];
-  booked: string[];
-}
-
-export interface HoldCounts {
-  held: number;
-  sold: number;
-  total: number;
-}
-
-export type HoldOutcome =
-  | { ok: true; booking: BookingState }
-  | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[] }
-  | { ok: false; reason: 'unknown_tickets'; ticketIds: string[] }
-  | { ok: false; reason: 'ticket_limit'; limit: number; owned: number }
-  /** The waiting room's admission was already used up by a completed or cancelled booking. */
-  | { ok: false; reason: 'admission_used' };
-
-export type PaymentStart =
-  /** Charge for this attempt: its id names the charge at the provider, and every report about it. */
-  | { ok: true; booking: BookingState; attemptId: string }
-  | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'hold_expired' }
-  /** Taking an ended hold again is a new hold, refused as one would be. */
-  | RetakeRefusal;
-
-type RetakeRefusal = { ok: false; reason: 'ticket_limit'; limit: number; owned: number } | { ok: false; reason: 'admission_used' };
-
-/**
- * A payment that came back successful: the provider that took it, its reference there, the
- * attempt it was charged for, and (from a webhook) how much it took.
- */
-export interface Payment {
-  provider: string;
-  reference: string;
-  attemptId?: string;
-  amountCents?: number;
-}
-
-export type ConfirmOutcome =
-  | { ok: true; booking: BookingState }
-  | { ok: false; reason: 'not_found' }
-  /**
-   * The booking cannot have its seats (gone, or taking them again is refused): it is cancelled and
-   * the payment is owed back; `booking.refunded` says whether the provider has given it back yet
-   * (the alarm retries until it has).
-   */
-  | { ok: false; reason: 'seats_gone'; booking: BookingState };
-
-interface BookingRow extends Record<string, SqlStorageValue> {
-  booking_id: string;
-  user_id: string;
-  status: string;
-  expires_at: number;
-  total_cents: number;
-  currency: string;
-  confirmed_at: number | null;
-  payment_provider: string | null;
-  payment_reference: string | null;
-  write_pending: number;
-  retry_count: number;
-  next_retry_at: number | null;
-  refunded: number;
-  /** The payment attempt under way while paying. */
-  payment_attempt_id: string | null;
-  /** The ticket limit the hold was taken under; null for holds taken before it was kept. */
-  max_tickets_per_user: number | null;
-}
+export type { ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, SeatStatusSnapshot } from './ticket-lock/types';
 
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
@@ -100,9 +31,6 @@ const RETRY_MAX_MS = 5 * 60 * 1000;
  * went away with it. Longer than a write takes when Postgres answers at all.
  */
 const WRITE_LEASE_MS = 60 * 1000;
-/** Seat changes kept for seat streams that reconnect (older ones earn a snapshot); trimmed every so many changes. */
-const CHANGES_KEPT = 10_000;
-const CHANGES_TRIM_EVERY = 1_000;
 
 /**
  * One per event (reached with `getByName(eventId)`): the single place that decides who holds
@@ -118,13 +46,9 @@ export class TicketLock extends DurableObject<Bindings> {
   private loading: Promise<void> | null = null;
   /** Bookings whose confirmation this instance is writing to Postgres right now. */
   private readonly writesInFlight = new Set<string>();
+  private readonly seatLog: SeatLog;
   /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
-  private readonly seatStream = new SeatStreamHub({
-    epoch: () => this.streamEpoch(),
-    version: () => this.version(),
-    changesAfter: (version) => this.changesAfter(version),
-    snapshot: () => this.seatSnapshot(),
-  });
+  private readonly seatStream: SeatStreamHub;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -132,6 +56,13 @@ export class TicketLock extends DurableObject<Bindings> {
     this.idempotencyKeys = new IdempotencyStore(this.sql);
     this.refunds = new RefundLedger(this.sql);
     this.attempts = new PaymentAttempts(this.sql);
+    this.seatLog = new SeatLog(this.sql, () => this.seatStream.changed());
+    this.seatStream = new SeatStreamHub({
+      epoch: () => this.seatLog.epoch(),
+      version: () => this.seatLog.version(),
+      changesAfter: (version) => this.seatLog.changesAfter(version),
+      snapshot: () => this.seatLog.snapshot(Date.now()),
+    });
     ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
 
@@ -146,7 +77,7 @@ export class TicketLock extends DurableObject<Bindings> {
       .exec<{ ticket_id: string }>(`SELECT ticket_id FROM tickets WHERE sold_to_booking IS NOT NULL`)
       .toArray()
       .map((row) => row.ticket_id);
-    return { version: this.version(), reserved, booked };
+    return { version: this.seatLog.version(), reserved, booked };
   }
 
   async holdCounts(eventId: string): Promise<HoldCounts> {
@@ -172,6 +103,7 @@ export class TicketLock extends DurableObject<Bindings> {
     const known = this.ticketRows(input.ticketIds);
     const unknown = input.ticketIds.filter((id) => !known.has(id));
     if (unknown.length) return { ok: false, reason: 'unknown_tickets', ticketIds: unknown };
+    if (this.eventCancelled()) return { ok: false, reason: 'event_cancelled' };
     if (input.admissionId && this.sql.exec(`SELECT 1 FROM admissions WHERE admission_id = ? AND ended = 1`, input.admissionId).toArray().length) {
       return { ok: false, reason: 'admission_used' };
     }
@@ -200,10 +132,10 @@ export class TicketLock extends DurableObject<Bindings> {
       this.sql.exec(`INSERT INTO admission_bookings (booking_id, admission_id) VALUES (?, ?)`, bookingId, input.admissionId);
     }
     for (const ticketId of input.ticketIds) {
-      this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id) VALUES (?, ?)`, bookingId, ticketId);
+      this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id, price_cents) VALUES (?, ?, ?)`, bookingId, ticketId, known.get(ticketId)!.price_cents);
       // An expired hold on this seat is simply replaced.
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
-      this.recordChange(ticketId, 'reserved', now);
+      this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
     return { ok: true, booking: this.bookingState(input.eventId, bookingId)! };
@@ -239,6 +171,10 @@ export class TicketLock extends DurableObject<Bindings> {
     if (booking.status === 'paying' || booking.status === 'confirmed' || booking.status === 'cancelled') {
       return { ok: false, reason: 'booking_not_pending' };
     }
+    if (this.eventCancelled()) {
+      this.endHold(bookingId, 'cancelled', now);
+      return { ok: false, reason: 'event_cancelled' };
+    }
     const ticketIds = this.bookingTicketIds(bookingId);
     if (!this.seatsStillAvailableTo(bookingId, ticketIds, now)) {
       if (booking.status === 'pending') this.endHold(bookingId, 'expired', now);
@@ -252,7 +188,7 @@ export class TicketLock extends DurableObject<Bindings> {
     this.sql.exec(`UPDATE bookings SET status = 'paying', expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
-      if (booking.status === 'expired') this.recordChange(ticketId, 'reserved', now);
+      if (booking.status === 'expired') this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
     return { ok: true, booking: this.bookingState(eventId, bookingId)!, attemptId };
@@ -286,7 +222,7 @@ export class TicketLock extends DurableObject<Bindings> {
     if (!booking || booking.status !== 'paying' || !this.attempts.isCurrent(booking.payment_attempt_id, attempt)) return;
     const now = Date.now();
     this.attempts.end(bookingId);
-    if (releaseSeats) {
+    if (releaseSeats || this.eventCancelled()) {
       this.endHold(bookingId, 'cancelled', now);
       return;
     }
@@ -319,6 +255,7 @@ export class TicketLock extends DurableObject<Bindings> {
     // that charge is refunded too. A payment that lands after its hold ended (a late webhook) takes
     // the seats again only as a new hold could; otherwise the money goes back.
     const refused =
+      this.eventCancelled() ||
       (booking.status === 'cancelled' && this.refunds.hasRefundFor(bookingId)) ||
       !this.seatsStillAvailableTo(bookingId, ticketIds, now) ||
       (!this.holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
@@ -331,7 +268,7 @@ export class TicketLock extends DurableObject<Bindings> {
     }
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, Number.MAX_SAFE_INTEGER);
-      if (booking.status === 'expired' || booking.status === 'cancelled') this.recordChange(ticketId, 'reserved', now);
+      if (booking.status === 'expired' || booking.status === 'cancelled') this.seatLog.record(ticketId, 'reserved', now);
     }
     this.sql.exec(
       `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, payment_attempt_id = NULL, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
@@ -348,18 +285,23 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   /**
-   * After an organizer reprices the event: holds taken from now on use the new prices (holds
-   * already taken keep the total they were shown).
+   * After an organizer changed the event's prices or status. Holds taken from now on use the new
+   * prices (holds already taken keep the prices they were taken at); a cancelled event takes no
+   * holds and no payments, and its pending holds end.
    */
-  async refreshTicketPrices(eventId: string): Promise<void> {
+  async refreshEvent(eventId: string): Promise<void> {
     const loaded = this.sql.exec(`SELECT 1 FROM meta WHERE key = 'loaded_from_postgres'`).toArray().length > 0;
     if (!loaded) return;
-    const rows = await withDb(this.env, (db) =>
-      db.select({ id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency }).from(tickets).where(eq(tickets.eventId, eventId)),
-    );
-    for (const row of rows) {
+    const current = await withDb(this.env, (db) => eventPrices(db, eventId));
+    for (const row of current.tickets) {
       this.sql.exec(`UPDATE tickets SET price_cents = ?, currency = ? WHERE ticket_id = ? AND sold_to_booking IS NULL`, row.priceCents, row.currency, row.id);
     }
+    this.learnEventStatus(current.status, Date.now());
+  }
+
+  /** What refreshEvent was called before the event's status counted too. */
+  async refreshTicketPrices(eventId: string): Promise<void> {
+    await this.refreshEvent(eventId);
   }
 
   /** The refund of a booking whose seats were gone went through (for callers that refund by themselves; confirm refunds on its own). */
@@ -454,7 +396,7 @@ export class TicketLock extends DurableObject<Bindings> {
           bookingId,
           eventId,
           userId: booking.user_id,
-          ticketIds,
+          tickets: this.bookingTickets(bookingId).map((ticket) => ({ ticketId: ticket.ticketId, priceCents: ticket.priceCents })),
           totalCents: booking.total_cents,
           currency: booking.currency,
           paymentProvider: booking.payment_provider ?? 'test',
@@ -479,7 +421,7 @@ export class TicketLock extends DurableObject<Bindings> {
       for (const id of ticketIds) {
         const soldTo = soldElsewhere.get(id);
         if (soldTo) this.sql.exec(`UPDATE tickets SET sold_to_booking = ? WHERE ticket_id = ?`, soldTo, id);
-        this.recordChange(id, soldTo ? 'booked' : 'available', now);
+        this.seatLog.record(id, soldTo ? 'booked' : 'available', now);
       }
       if (booking.payment_reference) {
         this.oweRefund(bookingId, { provider: booking.payment_provider ?? 'test', reference: booking.payment_reference }, booking.total_cents, 'seats_unavailable', now);
@@ -488,7 +430,7 @@ export class TicketLock extends DurableObject<Bindings> {
     }
     for (const id of ticketIds) {
       this.sql.exec(`UPDATE tickets SET sold_to_booking = ?, sold_to_user = ? WHERE ticket_id = ?`, bookingId, booking.user_id, id);
-      this.recordChange(id, 'booked', now);
+      this.seatLog.record(id, 'booked', now);
     }
     return 'written';
   }
@@ -532,7 +474,7 @@ export class TicketLock extends DurableObject<Bindings> {
     const released = this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM holds WHERE booking_id = ?`, bookingId).toArray();
     this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
     this.sql.exec(`UPDATE bookings SET status = ? WHERE booking_id = ?`, status, bookingId);
-    for (const { ticket_id } of released) this.recordChange(ticket_id, 'available', now);
+    for (const { ticket_id } of released) this.seatLog.record(ticket_id, 'available', now);
   }
 
   /**
@@ -581,6 +523,19 @@ export class TicketLock extends DurableObject<Bindings> {
     });
   }
 
+  /** The event as Postgres last told: a cancelled event ends the holds waiting for payment. */
+  private learnEventStatus(status: string | null, now: number): void {
+    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_status', ?)`, status ?? 'unknown');
+    if (status !== 'cancelled') return;
+    const pending = this.sql.exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE status = 'pending'`).toArray();
+    for (const { booking_id } of pending) this.endHold(booking_id, 'cancelled', now);
+    this.armAlarm();
+  }
+
+  private eventCancelled(): boolean {
+    return this.sql.exec(`SELECT 1 FROM meta WHERE key = 'event_status' AND value = 'cancelled'`).toArray().length > 0;
+  }
+
   private holdIsLive(booking: BookingRow, now: number): boolean {
     return (booking.status === 'pending' || booking.status === 'paying') && booking.expires_at > now;
   }
@@ -626,16 +581,29 @@ export class TicketLock extends DurableObject<Bindings> {
     return this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM booking_tickets WHERE booking_id = ? ORDER BY rowid`, bookingId).toArray().map((r) => r.ticket_id);
   }
 
+  /** The booking's tickets at the prices they were held at (holds from before prices were kept: the ticket's price). */
+  private bookingTickets(bookingId: string): Array<{ ticketId: string; priceCents: number }> {
+    return this.sql
+      .exec<{ ticket_id: string; price_cents: number }>(
+        `SELECT bt.ticket_id, coalesce(bt.price_cents, t.price_cents) AS price_cents FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ? ORDER BY bt.rowid`,
+        bookingId,
+      )
+      .toArray()
+      .map((row) => ({ ticketId: row.ticket_id, priceCents: row.price_cents }));
+  }
+
   private bookingState(eventId: string, bookingId: string): BookingState | null {
     const row = this.bookingRow(bookingId);
     if (!row) return null;
     const expired = (row.status === 'pending' && row.expires_at <= Date.now()) || row.status === 'expired';
+    const held = this.bookingTickets(bookingId);
     return {
       bookingId,
       eventId,
       userId: row.user_id,
       status: expired ? 'expired' : row.status === 'paying' ? 'pending' : (row.status as BookingStatus),
-      ticketIds: this.bookingTicketIds(bookingId),
+      ticketIds: held.map((ticket) => ticket.ticketId),
+      ticketPriceCents: held.map((ticket) => ticket.priceCents),
       totalCents: row.total_cents,
       currency: row.currency,
       expiresAt: new Date(Math.min(row.expires_at, 8.64e15)).toISOString(),
@@ -643,59 +611,6 @@ export class TicketLock extends DurableObject<Bindings> {
       confirmationPending: row.write_pending === 1,
       refunded: row.refunded === 1,
     };
-  }
-
-  /** Every change gets the next version, which is then the version of the seat status as a whole. */
-  private recordChange(ticketId: string, status: 'available' | 'reserved' | 'booked', now: number): void {
-    const version = this.version() + 1;
-    this.sql.exec(`INSERT INTO changes (version, ticket_id, status, at) VALUES (?, ?, ?, ?)`, version, ticketId, status, now);
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(version));
-    if (version % CHANGES_TRIM_EVERY === 0) this.sql.exec(`DELETE FROM changes WHERE version <= ?`, version - CHANGES_KEPT);
-    this.seatStream.changed();
-  }
-
-  private version(): number {
-    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'version'`).toArray()[0];
-    return row ? Number(row.value) : 0;
-  }
-
-  /**
-   * Seat stream event ids are `<epoch>-<version>`: storage that is lost and relearnt from Postgres
-   * starts a new epoch, and so do objects older than the stream (their change log is dropped).
-   */
-  private streamEpoch(): string {
-    const row = this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'stream_epoch'`).toArray()[0];
-    if (row) return row.value;
-    const epoch = newEpoch();
-    this.sql.exec(`DELETE FROM changes`);
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_epoch', ?)`, epoch);
-    return epoch;
-  }
-
-  /** Versions within an epoch have no gaps and trimming drops the oldest: the next one present means all are. */
-  private changesAfter(version: number): LoggedChange[] | null {
-    const current = this.version();
-    if (version >= current) return version === current ? [] : null;
-    const rows = this.sql
-      .exec<{ version: number; ticket_id: string; status: SeatChange['status'] }>(`SELECT version, ticket_id, status FROM changes WHERE version > ? ORDER BY version`, version)
-      .toArray();
-    if (rows[0]?.version !== version + 1) return null;
-    return rows.map((row) => ({ version: row.version, id: row.ticket_id, status: row.status }));
-  }
-
-  /** Every ticket as the event view shows it: a hold counts while unexpired, alarm or not. */
-  private seatSnapshot(): SeatChange[] {
-    return this.sql
-      .exec<{ id: string; status: SeatChange['status'] }>(
-        `SELECT t.ticket_id AS id,
-           CASE WHEN t.sold_to_booking IS NOT NULL THEN 'booked'
-                WHEN EXISTS (SELECT 1 FROM holds h WHERE h.ticket_id = t.ticket_id AND h.expires_at > ?) THEN 'reserved'
-                ELSE 'available' END AS status
-         FROM tickets t ORDER BY t.rowid`,
-        Date.now(),
-      )
-      .toArray()
-      .map((row) => ({ id: row.id, status: row.status }));
   }
 
   /**
@@ -714,26 +629,17 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   private async loadTickets(eventId: string): Promise<void> {
-    const rows = await withDb(this.env, (db) =>
-      db
-        .select({ id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency, bookingId: tickets.bookingId, userId: bookings.userId })
-        .from(tickets)
-        .leftJoin(bookings, eq(bookings.id, tickets.bookingId))
-        .where(eq(tickets.eventId, eventId)),
-    );
+    const inventory = await withDb(this.env, (db) => eventInventory(db, eventId));
     // No await from here on: the rows and the flag commit together.
-    for (const ticket of rows) {
+    this.learnEventStatus(inventory.status, Date.now());
+    for (const ticket of inventory.tickets) {
       this.sql.exec(
         `INSERT OR REPLACE INTO tickets (ticket_id, price_cents, currency, sold_to_booking, sold_to_user) VALUES (?, ?, ?, ?, ?)`,
         ticket.id, ticket.priceCents, ticket.currency, ticket.bookingId, ticket.userId,
       );
     }
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_id', ?), ('loaded_from_postgres', '1')`, eventId);
-    // A new epoch for the seat stream, whose old change log means nothing now; the version still
-    // moves forward, as the event view's ETag needs.
-    const lastChange = this.sql.exec<{ v: number | null }>(`SELECT max(version) AS v FROM changes`).one().v ?? 0;
-    this.sql.exec(`DELETE FROM changes`);
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('stream_epoch', ?)`, newEpoch());
-    this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(Math.max(this.version(), lastChange) + 1));
+    // The seat stream's old change log means nothing now.
+    this.seatLog.restart();
   }
 }

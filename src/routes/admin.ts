@@ -201,7 +201,8 @@ export const adminRoutes = new Hono<AppEnv>()
     if (!updated) throw notFound('event');
     // Other data centres see the edit when their copy expires (CATALOG_TTL_SECONDS).
     await purge(eventDocumentKey(eventId));
-    if (body.prices || body.currency) await c.env.TICKET_LOCK.getByName(eventId).refreshTicketPrices(eventId);
+    // Prices for holds from now on, and whether the event is on sale at all (a cancelled one takes no payment).
+    if (body.prices || body.currency || body.status) await c.env.TICKET_LOCK.getByName(eventId).refreshEvent(eventId);
     // Settings change live: the room drops its copy for this newer one at once.
     if (body.queue || body.onSaleAt || updated.queueEnabled) {
       await c.env.WAITING_ROOM.getByName(eventId).configure(queueSettingsOf(toEventJson(updated), updated.updatedAt.getTime()));

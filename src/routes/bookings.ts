@@ -40,7 +40,8 @@ async function toBookingJson(env: Bindings, booking: BookingState, document: Eve
     ticketIds: booking.ticketIds,
     tickets: booking.ticketIds.map((id, i) => {
       const seat = layout.get(id);
-      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: seat?.priceCents ?? null, code: codes?.[i] ?? null };
+      // The price the ticket was held at, not what the event charges now.
+      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: booking.ticketPriceCents[i] ?? seat?.priceCents ?? null, code: codes?.[i] ?? null };
     }),
     totalCents: booking.totalCents,
     currency: booking.currency,
@@ -76,6 +77,8 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
   if (!started.ok) {
     if (started.reason === 'hold_expired') throw new ApiError(410, 'hold_expired', 'Your hold ran out and some of the seats went to someone else. Choose seats again.');
     if (started.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'This booking is not waiting for payment.');
+    // Its hold ended with the event: the booking is cancelled, so not pending (API.md lists no other answer of /pay for it).
+    if (started.reason === 'event_cancelled') throw new ApiError(409, 'booking_not_pending', 'This event was cancelled: nothing was charged and the booking is cancelled.');
     // Taking the seats of a hold that ran out is a new hold, refused the way POST /api/bookings/:eventId would.
     if (started.reason === 'ticket_limit') {
       throw new ApiError(409, 'ticket_limit', `Your hold ran out, and taking its seats again would give you more than ${started.limit} tickets for this event; you hold or own ${started.owned}.`);
@@ -138,6 +141,8 @@ export const bookingRoutes = new Hono<AppEnv>()
           throw new ApiError(403, 'queue_required', 'Your admission from the waiting room was used for a completed booking: join the queue again to buy more.');
         case 'ticket_limit':
           throw new ApiError(409, 'ticket_limit', `One account may hold or own at most ${held.limit} tickets for this event; you have ${held.owned}.`);
+        case 'event_cancelled':
+          throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: body.ticketIds });
       }
     }
     const booking = body.paymentDetails

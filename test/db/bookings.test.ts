@@ -27,7 +27,7 @@ describe('writeConfirmedBooking', () => {
       bookingId: newBookingId(eventId),
       eventId,
       userId: buyer.user.id,
-      ticketIds,
+      tickets: ticketIds.map((ticketId) => ({ ticketId, priceCents: 5000 })),
       totalCents: 5000 * ticketCount,
       currency: 'USD',
       paymentProvider: 'test',
@@ -39,7 +39,7 @@ describe('writeConfirmedBooking', () => {
   it('reports a booking written when the same write ran twice at once and the second waited on the first one\'s locks', async () => {
     const booking = await record(2);
     const pglite = await isPglite();
-    const locks = await lockTicketRows(booking.ticketIds);
+    const locks = await lockTicketRows(booking.tickets.map((ticket) => ticket.ticketId));
     let writes: Promise<WriteOutcome[]>;
     try {
       writes = Promise.all([withDb(env, (db) => writeConfirmedBooking(db, booking)), withDb(env, (db) => writeConfirmedBooking(db, booking))]);
@@ -56,9 +56,9 @@ describe('writeConfirmedBooking', () => {
 
   it('reports seats gone, naming the other booking and writing nothing, when another booking holds one of the tickets', async () => {
     const first = await record(2);
-    const second = { ...first, bookingId: newBookingId(first.eventId), ticketIds: [first.ticketIds[1]!, (await ticketIdsOf(first.eventId))[2]!] };
+    const second = { ...first, bookingId: newBookingId(first.eventId), tickets: [first.tickets[1]!, { ticketId: (await ticketIdsOf(first.eventId))[2]!, priceCents: 5000 }] };
     expect(await withDb(env, (db) => writeConfirmedBooking(db, first))).toEqual({ status: 'written' });
-    expect(await withDb(env, (db) => writeConfirmedBooking(db, second))).toEqual({ status: 'seats_gone', soldElsewhere: [{ ticketId: first.ticketIds[1], bookingId: first.bookingId }] });
+    expect(await withDb(env, (db) => writeConfirmedBooking(db, second))).toEqual({ status: 'seats_gone', soldElsewhere: [{ ticketId: first.tickets[1]!.ticketId, bookingId: first.bookingId }] });
     const sale = await postgresSale(first.eventId);
     expect(sale.bookings).toEqual([{ id: first.bookingId, status: 'confirmed' }]);
     expect(sale.sold).toHaveLength(2);

@@ -4,6 +4,7 @@ import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import { issueSessionTokens } from '../../src/auth/session';
+import { testPaymentRecord } from '../../src/payments/test-provider';
 import { adminToken, api, createEvent, env, signUp, unique } from '../helpers';
 
 interface Booking {
@@ -337,6 +338,47 @@ describe('bookings', () => {
       const patch = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { prices: { Floor: 7500 } } });
       expect(patch.status).toBe(200);
       expect(((await (await hold(buyer.token, eventId, [b!])).json()) as Booking).totalCents).toBe(7500);
+    });
+
+    it('sells held tickets at the prices of the hold, whatever the organizer charges since: Postgres adds up to the total charged', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a, b] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = (await (await hold(buyer.token, eventId, [a!, b!])).json()) as Booking;
+      expect(held.totalCents).toBe(10000);
+      expect((await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { prices: { Floor: 7500 } } })).status).toBe(200);
+
+      const paid = await pay(buyer.token, held.bookingId);
+      expect(paid.status).toBe(200);
+      const booking = (await paid.json()) as Booking;
+      expect(booking.totalCents).toBe(10000);
+      expect(booking.tickets.map((ticket) => ticket.priceCents)).toEqual([5000, 5000]);
+      expect(testPaymentRecord.charges.filter((charge) => charge.bookingId === held.bookingId).map((charge) => charge.amountCents)).toEqual([10000]);
+      const rows = await withDb(env, async (db) => ({
+        total: ((await db.execute(sql`select total_cents from bookings where id = ${held.bookingId}`)).rows[0] as { total_cents: number }).total_cents,
+        prices: ((await db.execute(sql`select price_cents from booking_tickets where booking_id = ${held.bookingId} order by price_cents`)).rows as Array<{ price_cents: number }>).map((row) => row.price_cents),
+      }));
+      expect(rows).toEqual({ total: 10000, prices: [5000, 5000] });
+      const mine = (await (await api('/api/me/bookings', { token: buyer.token })).json()) as { bookings: Booking[] };
+      expect(mine.bookings[0]!.tickets.map((ticket) => ticket.priceCents)).toEqual([5000, 5000]);
+    });
+  });
+
+  describe('a cancelled event', () => {
+    it('refuses to take payment for a hold once the event is cancelled, charging nothing and freeing the seats', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = (await (await hold(buyer.token, eventId, [a!])).json()) as Booking;
+      expect((await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { status: 'cancelled' } })).status).toBe(200);
+
+      const response = await pay(buyer.token, held.bookingId);
+      expect(response.status).toBe(409);
+      expect(((await response.json()) as ErrorBody).error.code).toBe('booking_not_pending');
+      expect(testPaymentRecord.charges.filter((charge) => charge.bookingId === held.bookingId)).toEqual([]);
+      expect(((await (await api(`/api/bookings/${held.bookingId}`, { token: buyer.token })).json()) as Booking).status).toBe('cancelled');
+      expect((await env.TICKET_LOCK.getByName(eventId).seatStatus(eventId)).reserved).toEqual([]);
+      expect(await soldInPostgres(eventId)).toEqual([]);
     });
   });
 

@@ -299,6 +299,21 @@ describe('POST /api/payments/webhook', () => {
       expect(await soldInPostgres(eventId)).toEqual([{ id: a, booking_id: held.bookingId }]);
     });
 
+    it('refunds a payment that succeeds after its event was cancelled, and sells nothing', async () => {
+      const { eventId } = await createEvent(admin);
+      const [a] = await ticketIdsOf(eventId);
+      const buyer = await signUp();
+      const held = await hold(buyer.token, eventId, [a!]);
+      expect((await pay(buyer.token, held.bookingId, 'pm_card_processing')).status).toBe(202);
+      expect((await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { status: 'cancelled' } })).status).toBe(200);
+
+      const [charge] = chargesOf(held.bookingId);
+      expect((await deliver(chargeEvent('payment_intent.succeeded', charge!))).status).toBe(200);
+      expect(refundsOf(charge!.reference)).toEqual([{ reference: charge!.reference, amountCents: held.totalCents }]);
+      expect(await view(buyer.token, held.bookingId)).toMatchObject({ status: 'cancelled', refunded: true });
+      expect(await soldInPostgres(eventId)).toEqual([]);
+    });
+
     it('ignores a late failure of an earlier attempt while a later attempt is processing, and the later one confirms', async () => {
       const { eventId } = await createEvent(admin);
       const [a] = await ticketIdsOf(eventId);

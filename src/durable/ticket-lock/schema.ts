@@ -69,6 +69,8 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   `);
   addColumn(sql, 'bookings', 'write_started_at', 'INTEGER');
   addColumn(sql, 'bookings', 'payment_attempt_id', 'TEXT');
+  // The price each ticket was held at: what the booking charges and what Postgres records.
+  addColumn(sql, 'booking_tickets', 'price_cents', 'INTEGER');
   // Each charge of a booking: the expiry its hold had before (given back when it fails) and the
   // provider's reference (a webhook's intent) once known.
   sql.exec(`

@@ -1,0 +1,32 @@
+// What an event's TicketLock learns from Postgres: its tickets, their prices and sales, and
+// whether the event is still on sale.
+import { eq } from 'drizzle-orm';
+import type { Database } from './client';
+import { bookings, events, tickets } from './schema';
+
+export interface EventInventory {
+  /** Null when Postgres has no such event. */
+  status: 'draft' | 'published' | 'cancelled' | null;
+  tickets: Array<{ id: string; priceCents: number; currency: string; bookingId: string | null; userId: string | null }>;
+}
+
+/** Every ticket of the event with the booking and buyer it is sold to, if any (one query: a load waits on it). */
+export async function eventInventory(db: Database, eventId: string): Promise<EventInventory> {
+  const rows = await db
+    .select({ status: events.status, id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency, bookingId: tickets.bookingId, userId: bookings.userId })
+    .from(events)
+    .leftJoin(tickets, eq(tickets.eventId, events.id))
+    .leftJoin(bookings, eq(bookings.id, tickets.bookingId))
+    .where(eq(events.id, eventId));
+  return {
+    status: rows[0]?.status ?? null,
+    tickets: rows.flatMap(({ id, priceCents, currency, bookingId, userId }) => (id !== null && priceCents !== null && currency !== null ? [{ id, priceCents, currency, bookingId, userId }] : [])),
+  };
+}
+
+/** The event's current prices and status, after an organizer changed them. */
+export async function eventPrices(db: Database, eventId: string): Promise<Pick<EventInventory, 'status'> & { tickets: Array<{ id: string; priceCents: number; currency: string }> }> {
+  const [event] = await db.select({ status: events.status }).from(events).where(eq(events.id, eventId));
+  const rows = await db.select({ id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency }).from(tickets).where(eq(tickets.eventId, eventId));
+  return { status: event?.status ?? null, tickets: rows };
+}
