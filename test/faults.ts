@@ -15,6 +15,8 @@ export interface FaultState {
   scope: string;
   databaseDown: boolean;
   delayMs: number;
+  /** Messages of this scope's sessions slow mode is holding right now. */
+  heldMessages: number;
 }
 
 /** Reads the switch, or changes it (`delayMs` is slow mode: each message of a session held that long). */

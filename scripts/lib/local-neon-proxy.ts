@@ -15,7 +15,10 @@
 //                                                  per connection; answers are not delayed. A change
 //                                                  applies to messages already waiting, so a long delay
 //                                                  stalls a write until it is lowered again. 0 turns it off.
-//   GET  /__faults, GET /<scope>/__faults          {"scope", "databaseDown", "delayMs"} (+ "downScopes")
+//   GET  /__faults, GET /<scope>/__faults          {"scope", "databaseDown", "delayMs", "heldMessages"}
+//                                                  (+ "downScopes", "delayedScopes"); heldMessages counts
+//                                                  the scope's messages slow mode holds right now, so a
+//                                                  test can tell when a request has reached Postgres
 // Both fields may be sent together; each is optional. The switches of `/__faults` itself apply to
 // every scope (the larger delay wins). A scope is whatever path precedes the driver's own last
 // segment (`/v1`), so a Worker whose LOCAL_NEON_PROXY is `host:port/<scope>` lands in it; that lets
@@ -214,6 +217,9 @@ function createFaults() {
   const delayOf = (scope: string) => Math.max(delays.get('') ?? 0, delays.get(scope) ?? 0);
   /** Wakes every connection's delay line: a changed delay applies to messages already waiting. */
   const delayLines = new Set<() => void>();
+  /** Messages held right now, by scope. */
+  const held = new Map<string, number>();
+  const countHeld = (scope: string, change: number) => held.set(scope, (held.get(scope) ?? 0) + change);
 
   /**
    * A connection's client-to-server messages, each let through `delayOf(scope)` ms after it
@@ -231,6 +237,7 @@ function createFaults() {
           timer = setTimeout(pump, wait);
           return;
         }
+        countHeld(scope, -1);
         forward(queue.shift()!.chunk);
       }
     };
@@ -238,9 +245,11 @@ function createFaults() {
     return {
       push(chunk) {
         queue.push({ chunk, arrivedAt: Date.now() });
+        countHeld(scope, 1);
         if (queue.length === 1) pump();
       },
       close() {
+        countHeld(scope, -queue.length);
         queue.length = 0;
         clearTimeout(timer);
         delayLines.delete(pump);
@@ -252,6 +261,7 @@ function createFaults() {
     scope,
     databaseDown: isDown(scope),
     delayMs: delayOf(scope),
+    heldMessages: held.get(scope) ?? 0,
     ...(scope === '' ? { downScopes: [...downScopes], delayedScopes: Object.fromEntries([...delays].filter(([s]) => s !== '')) } : {}),
   });
 
