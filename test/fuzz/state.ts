@@ -1,0 +1,82 @@
+// What the fuzzer compares before and after: every row of Postgres and every Durable Object row
+// that belongs to its own accounts and events. (Other test files write to the same database at
+// the same time, so whole-table counts would move under it.)
+import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
+import { sql } from 'drizzle-orm';
+import { withDb } from '../../src/db/client';
+import { env } from '../helpers';
+
+export interface Actors {
+  userIds: string[];
+  eventIds: string[];
+  performerIds: string[];
+  venueIds: string[];
+}
+
+const uuidArray = (ids: string[]) => `{${ids.join(',')}}`;
+
+async function postgresRows(actors: Actors): Promise<Record<string, string>> {
+  const users = uuidArray(actors.userIds);
+  const events = uuidArray(actors.eventIds);
+  const result = await withDb(env, (db) =>
+    db.execute<Record<string, string>>(sql`
+      select
+        (select md5(coalesce(string_agg(u::text, '|' order by u.id), '')) from users u where u.id = any(${users}::uuid[])) as users,
+        (select md5(coalesce(string_agg(p::text, '|' order by p.id), '')) from performers p where p.id = any(${uuidArray(actors.performerIds)}::uuid[])) as performers,
+        (select md5(coalesce(string_agg(v::text, '|' order by v.id), '')) from venues v where v.id = any(${uuidArray(actors.venueIds)}::uuid[])) as venues,
+        (select md5(coalesce(string_agg(e::text, '|' order by e.id), '')) from events e where e.id = any(${events}::uuid[])) as events,
+        (select md5(coalesce(string_agg(t::text, '|' order by t.id), '')) from tickets t where t.event_id = any(${events}::uuid[])) as tickets,
+        (select md5(coalesce(string_agg(b::text, '|' order by b.id), '')) from bookings b
+          where b.event_id = any(${events}::uuid[]) or b.user_id = any(${users}::uuid[])) as bookings,
+        (select md5(coalesce(string_agg(bt::text, '|' order by bt.booking_id, bt.ticket_id), '')) from booking_tickets bt
+          join bookings b on b.id = bt.booking_id where b.event_id = any(${events}::uuid[]) or b.user_id = any(${users}::uuid[])) as booking_tickets
+    `),
+  );
+  return result.rows[0]!;
+}
+
+/** Every row of every table of a Durable Object's SQLite storage, and its alarm. */
+async function objectRows(stub: DurableObjectStub, skip: (table: string, row: Record<string, unknown>) => boolean = () => false) {
+  return runInDurableObject(stub, async (_instance, state) => {
+    const tables = state.storage.sql
+      .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
+      .toArray()
+      .map((row) => row.name);
+    const dump: Record<string, unknown> = { alarm: await state.storage.getAlarm() };
+    for (const table of tables) dump[table] = state.storage.sql.exec(`SELECT * FROM "${table}" ORDER BY rowid`).toArray().filter((row) => !skip(table, row));
+    return JSON.stringify(dump);
+  });
+}
+
+/**
+ * The waiting room's clock-driven bookkeeping (its alarm, the last tick and the admission budget)
+ * moves with time whatever anyone sends; its line and draw do not.
+ */
+const waitingRoomClockwork = (table: string, row: Record<string, unknown>) => table === 'meta' && /tick|budget|rate|admitted_recent|last/i.test(String(row.key));
+
+export interface Snapshot {
+  postgres: Record<string, string>;
+  ticketLocks: Record<string, string>;
+  waitingRooms: Record<string, string>;
+}
+
+export async function snapshot(actors: Actors): Promise<Snapshot> {
+  const ticketLocks: Record<string, string> = {};
+  const waitingRooms: Record<string, string> = {};
+  for (const eventId of actors.eventIds) {
+    ticketLocks[eventId] = await objectRows(env.TICKET_LOCK.getByName(eventId));
+    const room = await objectRows(env.WAITING_ROOM.getByName(eventId), waitingRoomClockwork);
+    waitingRooms[eventId] = JSON.stringify({ ...JSON.parse(room), alarm: null });
+  }
+  return { postgres: await postgresRows(actors), ticketLocks, waitingRooms };
+}
+
+/** Names under which no Durable Object may exist: ids of nothing, and other spellings of real ones. */
+export async function existingObjectsNamed(names: Iterable<string>): Promise<string[]> {
+  const existing = new Set([...(await listDurableObjectIds(env.TICKET_LOCK)), ...(await listDurableObjectIds(env.WAITING_ROOM))].map((id) => id.toString()));
+  const found: string[] = [];
+  for (const name of names) {
+    if (existing.has(env.TICKET_LOCK.idFromName(name).toString()) || existing.has(env.WAITING_ROOM.idFromName(name).toString())) found.push(name);
+  }
+  return found;
+}
