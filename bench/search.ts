@@ -105,7 +105,7 @@ function record(client: pg.Client): { statements: Statement[]; stop(): void } {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   (client as any).query = async function (this: pg.Client, config: any, values?: any) {
     const text = typeof config === 'string' ? config : config.text;
-    const params = (typeof config === 'string' ? values : config.values) ?? [];
+    const params = values ?? (typeof config === 'string' ? undefined : config.values) ?? [];
     const started = performance.now();
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const result = await (original as any).call(this, config, values);

@@ -12,6 +12,12 @@ const SIMILARITY_THRESHOLD = 0.2;
 const CANDIDATES_PER_WORD = 3;
 /** Prefix matching starts at three letters: "st" would match half the dictionary. */
 const MIN_PREFIX = 3;
+/**
+ * A last word begins at most this many known words: it is rewritten as those words, which the
+ * GIN index looks up one by one; a prefix that begins more stays a prefix match (`:*`), for
+ * which the index gathers every word that begins with it.
+ */
+const MAX_COMPLETIONS = 10;
 
 export function keywordWords(keyword: string | undefined): string[] {
   if (!keyword) return [];
@@ -40,9 +46,10 @@ export function typoDistance(a: string, b: string): number {
   return d[a.length]![b.length]!;
 }
 
-/** One word of the keyword: the dictionary words it stands for, and whether it also matches as a prefix. */
+/** One word of the keyword: the dictionary words it stands for, and the prefix it also matches as. */
 interface WordMatch {
   terms: string[];
+  /** A prefix match (`:*`), when the word begins too many known words to name them. */
   prefix: string | null;
   /** The word is not in the dictionary and matches only through `terms` (its corrections). */
   corrected: boolean;
@@ -80,21 +87,25 @@ export async function interpretKeyword(db: SqlRunner, words: string[]): Promise<
   await db.execute(sql`select set_config('pg_trgm.similarity_threshold', ${String(SIMILARITY_THRESHOLD)}, true)`);
   // Candidates come from the trigram index, plus words within two plain edits (levenshtein
   // counts a swap as two, which trigrams also miss in short words); they are ranked here. The
-  // last word is also asked whether some known word starts with it.
+  // last word is also asked which known words begin with it.
   const last = words.length;
   const rows = (await db.execute(sql`
     select w.i::int as i, t.term, t.similarity,
-           (w.i = ${last} and length(w.word) >= ${MIN_PREFIX}
-             and exists (select 1 from search_terms s where s.term like w.word || '%' and s.term <> w.word)) as extends
+           case when w.i = ${last} and length(w.word) >= ${MIN_PREFIX} then array(
+             select s.term from search_terms s where s.term like w.word || '%' order by s.term limit ${MAX_COMPLETIONS + 1}
+           ) end as completions
     from unnest(${`{${words.map((w) => `"${w}"`).join(',')}}`}::text[]) with ordinality as w(word, i)
     left join lateral (
-      select term, similarity(term, w.word) as similarity from search_terms
-      where term = w.word
-         or term % w.word
-         or (length(w.word) > 3 and levenshtein_less_equal(term, w.word, 2) <= 2)
-      order by term = w.word desc, similarity(term, w.word) desc
-      limit 30
-    ) t on true`)) as unknown as { rows: Array<{ i: number; term: string | null; similarity: number; extends: boolean }> };
+      select term, 1 as similarity from search_terms where term = w.word
+      union all
+      -- Only for a word that is not known (most are): this reads the whole dictionary.
+      (select term, similarity(term, w.word) from search_terms
+       where not exists (select 1 from search_terms known where known.term = w.word)
+         and (term % w.word
+              or (length(w.word) > 3 and abs(length(term) - length(w.word)) <= 2 and levenshtein_less_equal(term, w.word, 2) <= 2))
+       order by similarity(term, w.word) desc
+       limit 30)
+    ) t on true`)) as unknown as { rows: Array<{ i: number; term: string | null; similarity: number; completions: string[] | null }> };
 
   const matches: WordMatch[] = [];
   for (const [index, word] of words.entries()) {
@@ -111,11 +122,16 @@ export async function interpretKeyword(db: SqlRunner, words: string[]): Promise<
           .sort((a, b) => a.distance - b.distance || b.similarity - a.similarity)
           .slice(0, CANDIDATES_PER_WORD)
           .map((c) => c.term);
-    const isLast = index === words.length - 1;
-    const prefix = isLast && word.length >= MIN_PREFIX ? word : null;
-    const extendsKnownWord = mine.some((row) => row.extends);
-    if (terms.length === 0 && !(prefix && extendsKnownWord)) return null;
-    matches.push({ terms, prefix, corrected: !exact && !extendsKnownWord });
+    const completions = mine[0]?.completions ?? [];
+    const extendsKnownWord = completions.some((term) => term !== word);
+    if (terms.length === 0 && !extendsKnownWord) return null;
+    // Rewritten against the dictionary: the known words it begins, or a prefix match if too many.
+    const named = completions.length <= MAX_COMPLETIONS;
+    matches.push({
+      terms: named ? [...new Set([...terms, ...completions])] : terms,
+      prefix: named ? null : word,
+      corrected: !exact && !extendsKnownWord,
+    });
   }
   const corrected = matches.some((m) => m.corrected);
   return {

@@ -9,12 +9,14 @@
 //    checked against the keyword and filters. If that is the whole range, it has every match
 //    and everything is exact.
 // 2. Sparse: if the sample says few events match (under `sparseLimit` in the range, by its
-//    share of matches), the GIN indexes find them all: exact total and facets.
+//    share of matches; with one or two matches in it, the planner's estimate decides too), the
+//    GIN indexes find them all: exact total and facets.
 // 3. Dense (a common word, a short prefix): tier by tier, a tier's first matches in order are
-//    the first ones met walking the order; the walk goes on from the sample, stopping as soon
-//    as the page is full, and gives up after `walkBudget` index entries (that tier is then
-//    sparse after all, and its GIN index finds all of it). The total and the facets are then
-//    estimated from the sample.
+//    the first ones met walking the order; a tier the sample says is rare is enumerated by the
+//    GIN index of its part of the document; else the walk goes on from the sample, stopping as
+//    soon as the page is full, and gives up after twice the entries the sample's rate needs (at
+//    least `walkBudget`): that tier is then rarer than it looked, and its GIN index finds it.
+//    The total and the facets are then estimated from the sample.
 // Relevance survives: the order within the results is exact (every event of a better tier
 // comes before every event of a worse one, each tier by date), only the count is estimated.
 import { sql, type SQL } from 'drizzle-orm';
@@ -23,16 +25,20 @@ import type { SqlRunner } from './search';
 export interface SearchTuning {
   /** Index entries read for the sample. */
   sampleSize: number;
-  /** Index entries a walk reads at most, beyond the sample, before asking the GIN index. */
+  /** Index entries a walk beyond the sample reads at least before it gives up for the GIN index. */
   walkBudget: number;
   /** Matches (estimated) up to which the GIN index enumerates them all. */
   sparseLimit: number;
 }
 
-export const DEFAULT_TUNING: SearchTuning = { sampleSize: 1000, walkBudget: 20_000, sparseLimit: 1000 };
+export const DEFAULT_TUNING: SearchTuning = { sampleSize: 1000, walkBudget: 5000, sparseLimit: 1000 };
+/** Matches in the sample too few to estimate from alone. */
+const FEW_MATCHES = 2;
 
 /** Conditions on an events row `a`, besides `status = 'published'`. */
 export interface SearchScope {
+  /** Whether there is a date range. */
+  ranged: boolean;
   /** The date range (in the date walk, a range of the index). */
   range(a: SQL): SQL;
   /** Filters on the columns the walk index carries (id, starts_at, on_sale_at, venue_id, performer_id). */
@@ -100,53 +106,93 @@ function toRows(result: unknown): Row[] {
 const walkColumns = (order: RetrievalRequest['order']) =>
   sql`e.id, ${keyOf(order, e)} as key, e.search_vector, e.venue_id, e.performer_id, e.on_sale_at, e.starts_at`;
 
+interface Walk {
+  /** The matches met, in order. */
+  matches: Row[];
+  /** The last entry read, when the walk read all it was allowed to (else the range ended). */
+  stoppedAt: { key: string; id: string } | null;
+  /** The walk index's own count of entries (pg_class.reltuples: 0 or less before it was counted). */
+  indexed: number;
+}
+
+/**
+ * Reads up to `entries` published events of the range in order, after `cursor`, stopping early
+ * once `enough` matches of `match` were met. The `entries`-th entry comes back too (a sentinel,
+ * whether it matches or not), so the caller knows the walk used its allowance and where it ended.
+ */
+async function walk(db: SqlRunner, request: RetrievalRequest, match: (a: SQL) => SQL, tier: (a: SQL) => SQL, options: {
+  cursor: { key: string; id: string } | null;
+  entries: number;
+  enough: number;
+}): Promise<Walk> {
+  const { order, scope } = request;
+  const after = options.cursor ? sql`and (${keyOf(order, e)}, e.id) > (${options.cursor.key}::${keyType(order)}, ${options.cursor.id}::uuid)` : sql``;
+  const result = (await db.execute(sql`
+    select m.id, m.key::text as key, m.venue_id, m.performer_id, m.pos, m.matched,
+           case when m.matched then ${tier(sql`m`)} end as tier,
+           (select reltuples from pg_class where oid = 'events_search_walk_idx'::regclass) as indexed
+    from (
+      select w.*, (${match(w)} ${scope.filters(w)}) as matched
+      from (
+        select ${walkColumns(order)}, row_number() over (order by ${keyOf(order, e)}, e.id) as pos
+        from events e
+        where e.status = 'published' ${scope.range(e)} ${after}
+        order by ${keyOf(order, e)}, e.id
+        limit ${options.entries}
+      ) w
+      offset 0
+    ) m
+    where m.matched or m.pos = ${options.entries}
+    limit ${options.enough}`)) as { rows: Array<Record<string, unknown>> };
+  const sentinel = result.rows.find((row) => Number(row.pos) === options.entries);
+  return {
+    matches: toRows({ rows: result.rows.filter((row) => row.matched === true) }),
+    stoppedAt: sentinel ? { key: String(sentinel.key), id: String(sentinel.id) } : null,
+    indexed: Number(result.rows[0]?.indexed ?? 0),
+  };
+}
+
 export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promise<Retrieval> {
-  const { matcher, scope, order, tuning, need } = request;
+  const { matcher, scope, tuning, need } = request;
   if (request.distance) return everyMatchByDistance(db, request);
 
-  // 1. The sample: every match among the first entries of the range, and where it ended.
-  const sample = (await db.execute(sql`
-    with w as materialized (
-      select ${walkColumns(order)} from events e
-      where e.status = 'published' ${scope.range(e)}
-      order by ${keyOf(order, e)}, e.id
-      limit ${tuning.sampleSize}
-    ), last as (
-      select w.key::text as last_key, w.id as last_id from w order by w.key desc, w.id desc limit 1
-    )
-    select s.seen, l.last_key, l.last_id, m.id, m.key, m.venue_id, m.performer_id, m.tier
-    from (select count(*)::int as seen from w) s
-    left join last l on true
-    left join lateral (
-      select w.id, w.key::text as key, w.venue_id, w.performer_id, ${matcher.tierOf(w)} as tier
-      from w where ${matcher.any(w)} ${scope.filters(w)}
-      order by w.key, w.id
-    ) m on true`)) as { rows: Array<Record<string, unknown>> };
-  const first = sample.rows[0]!;
-  const seen = Number(first.seen);
-  const matches = toRows(sample);
-  const byTier = (rows: Row[]) => (t: number) => rows.filter((row) => row.tier === t);
-  const inSample = byTier(matches);
-  if (seen < tuning.sampleSize) {
+  // 1. The sample: every match among the first entries of the range.
+  const sample = await walk(db, request, matcher.any, matcher.tierOf, { cursor: null, entries: tuning.sampleSize, enough: tuning.sampleSize });
+  const matches = sample.matches;
+  const inSample = (t: number) => matches.filter((row) => row.tier === t);
+  if (!sample.stoppedAt) {
     const ordered = Array.from({ length: matcher.tiers }, (_, i) => inSample(i + 1)).flat();
     return { ordered, exact: true, total: ordered.length, facetSample: ordered, facetScale: 1 };
   }
 
-  const scopeSize = await estimatedScope(db, scope);
-  const perEntry = scopeSize / seen;
+  // The published events of the range scale the sample's matches up: without a range, the walk
+  // index's own count (kept by VACUUM and ANALYZE); else, or before it was ever counted, the
+  // planner's estimate.
+  const seen = tuning.sampleSize;
+  const scopeSize = async () => (!scope.ranged && sample.indexed > 0 ? sample.indexed : estimatedRows(db, sql`e.status = 'published' ${scope.range(e)}`));
+  const perEntry = matches.length === 0 ? 0 : (await scopeSize()) / seen;
   const estimatedTotal = matches.length * perEntry;
+  /**
+   * Whether `inSample` matches in the sample stand for few enough events to enumerate with the
+   * GIN indexes. One or two say little (one match in 1000 entries is as likely from 300 events
+   * as from 3000), so then the planner's estimate decides too; it errs on words that go
+   * together (a performer's two names), and those come in many matches, never in one or two.
+   */
+  const sparse = async (inSampleCount: number, condition: SQL) =>
+    inSampleCount * perEntry <= tuning.sparseLimit ||
+    (inSampleCount <= FEW_MATCHES && (await estimatedRows(db, sql`e.status = 'published' ${scope.range(e)} and ${condition} ${scope.filters(e)}`)) <= tuning.sparseLimit);
+
   // 2. Sparse: the GIN indexes enumerate every match.
-  if (estimatedTotal <= tuning.sparseLimit) {
+  if (await sparse(matches.length, matcher.any(e))) {
     const all = toRows(await db.execute(sql`
-      select e.id, ${keyOf(order, e)}::text as key, e.venue_id, e.performer_id, ${matcher.tierOf(e)} as tier
+      select e.id, ${keyOf(request.order, e)}::text as key, e.venue_id, e.performer_id, ${matcher.tierOf(e)} as tier
       from events e
       where e.status = 'published' ${scope.range(e)} and ${matcher.any(e)} ${scope.filters(e)}
-      order by tier, ${keyOf(order, e)}, e.id`));
+      order by tier, ${keyOf(request.order, e)}, e.id`));
     return { ordered: all, exact: true, total: all.length, facetSample: all, facetScale: 1 };
   }
 
   // 3. Dense: tier by tier, walking on from the sample.
-  const cursor = { key: String(first.last_key), id: String(first.last_id) };
   const ordered: Row[] = [];
   let tiersEnumerated = 0;
   for (let t = 1; t <= matcher.tiers && ordered.length < need; t++) {
@@ -156,20 +202,22 @@ export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promis
       ordered.push(...sampled.slice(0, wanted));
       break;
     }
-    if (sampled.length * perEntry <= tuning.sparseLimit) {
+    if (await sparse(sampled.length, matcher.indexed(t, e))) {
       ordered.push(...(await wholeTier(db, request, t)));
       tiersEnumerated = t;
       continue;
     }
-    // Enough entries to find what is still wanted at the sample's rate, and at least the budget.
+    // Twice the entries that should hold what is still wanted at the sample's rate, at least the budget.
     const missing = wanted - sampled.length;
-    const budget = Math.max(tuning.walkBudget, Math.ceil((4 * missing * seen) / sampled.length));
-    const walked = await walkOn(db, request, t, cursor, missing, budget);
-    if (walked.length === missing) {
-      ordered.push(...sampled, ...walked);
+    const entries = Math.max(tuning.walkBudget, Math.ceil((2 * missing * seen) / sampled.length));
+    const tierOnly = (a: SQL) => matcher.row(t, a);
+    const walked = await walk(db, request, tierOnly, () => sql`${t}`, { cursor: sample.stoppedAt, entries, enough: missing });
+    if (walked.matches.length >= missing) {
+      ordered.push(...sampled, ...walked.matches.slice(0, missing));
       break;
     }
-    ordered.push(...((await walkReachedEnd(db, request, cursor, budget)) ? [...sampled, ...walked] : await wholeTier(db, request, t)));
+    // The range ended: the tier is complete. Else the tier is rarer than the sample said.
+    ordered.push(...(walked.stoppedAt ? await wholeTier(db, request, t) : [...sampled, ...walked.matches]));
     tiersEnumerated = t;
   }
   if (tiersEnumerated === matcher.tiers) {
@@ -179,9 +227,9 @@ export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promis
   return { ordered, exact: false, total, facetSample: matches, facetScale: matches.length > 0 ? total / matches.length : 0 };
 }
 
-/** The planner's estimate of the published events in the range: the sample's matches are scaled by it. */
-async function estimatedScope(db: SqlRunner, scope: SearchScope): Promise<number> {
-  const result = (await db.execute(sql`explain (format json) select 1 from events e where e.status = 'published' ${scope.range(e)}`)) as {
+/** The planner's estimate of the events rows `e` that meet `condition`. */
+async function estimatedRows(db: SqlRunner, condition: SQL): Promise<number> {
+  const result = (await db.execute(sql`explain (format json) select 1 from events e where ${condition}`)) as {
     rows: Array<Record<string, unknown>>;
   };
   const cell = Object.values(result.rows[0]!)[0];
@@ -196,35 +244,6 @@ async function wholeTier(db: SqlRunner, { matcher, scope, order }: RetrievalRequ
     from events e
     where e.status = 'published' ${scope.range(e)} and ${matcher.indexed(t, e)} ${scope.filters(e)}
     order by ${keyOf(order, e)}, e.id`));
-}
-
-const after = (order: RetrievalRequest['order'], cursor: { key: string; id: string }) =>
-  sql`(${keyOf(order, e)}, e.id) > (${cursor.key}::${keyType(order)}, ${cursor.id}::uuid)`;
-
-/** Up to `wanted` more matches of tier `t` after the cursor, reading at most `budget` index entries. */
-async function walkOn(db: SqlRunner, { matcher, scope, order }: RetrievalRequest, t: number, cursor: { key: string; id: string }, wanted: number, budget: number): Promise<Row[]> {
-  return toRows(await db.execute(sql`
-    select w.id, w.key::text as key, w.venue_id, w.performer_id, ${t} as tier
-    from (
-      select ${walkColumns(order)} from events e
-      where e.status = 'published' ${scope.range(e)} and ${after(order, cursor)}
-      order by ${keyOf(order, e)}, e.id
-      limit ${budget}
-    ) w
-    where ${matcher.row(t, w)} ${scope.filters(w)}
-    limit ${wanted}`));
-}
-
-/** Whether fewer than `budget` entries follow the cursor: a walk that found too little then saw them all. */
-async function walkReachedEnd(db: SqlRunner, { scope, order }: RetrievalRequest, cursor: { key: string; id: string }, budget: number): Promise<boolean> {
-  const result = (await db.execute(sql`
-    select count(*)::int as n from (
-      select 1 from events e
-      where e.status = 'published' ${scope.range(e)} and ${after(order, cursor)}
-      order by ${keyOf(order, e)}, e.id
-      limit ${budget}
-    ) c`)) as { rows: Array<{ n: number }> };
-  return Number(result.rows[0]!.n) < budget;
 }
 
 /** sort=distance: every match within the radius, nearest first (ties by date). */

@@ -171,6 +171,7 @@ function venuesNear(v: SQL, near: NonNullable<SearchQuery['near']>): SQL {
 function scopeOf(query: SearchQuery): SearchScope {
   const now = (query.now ?? new Date()).toISOString();
   return {
+    ranged: query.start !== undefined || query.endBefore !== undefined,
     range: (a) => sql`${query.start ? sql`and ${a}.starts_at >= ${query.start.toISOString()}` : sql``}
       ${query.endBefore ? sql`and ${a}.starts_at < ${query.endBefore.toISOString()}` : sql``}`,
     filters: (a) => {
