@@ -10,7 +10,7 @@ import { operations } from '../../src/openapi/document';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import { hashPassword } from '../../src/auth/passwords';
-import { signToken } from '../../src/lib/signing';
+import { signSessionToken } from '../../src/auth/session';
 import { api, createEvent, env, unique } from '../helpers';
 
 type Actor = 'anonymous' | 'customer' | 'other' | 'admin';
@@ -56,7 +56,9 @@ let badTokens: Record<BadToken, string>;
 let rows: Row[];
 
 const b64 = (text: string) => btoa(text).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-const claimsOf = (token: string) => JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+/** A session token is `<key id>.<payload>.<signature>`: the claims are the payload. */
+const claimsOf = (token: string) => JSON.parse(atob(token.split('.').at(-2)!.replace(/-/g, '+').replace(/_/g, '/'))) as Record<string, unknown>;
+const withSignatureOf = (token: string, signer: string) => [...token.split('.').slice(0, -1), signer.split('.').at(-1)].join('.');
 
 async function login(email: string, password: string): Promise<string> {
   const response = await api('/api/auth/login', { method: 'POST', json: { email, password } });
@@ -140,9 +142,9 @@ beforeAll(async () => {
   badTokens = {
     'alg-none': `${b64(JSON.stringify({ alg: 'none', typ: 'JWT' }))}.${b64(JSON.stringify({ ...claimsOf(accounts.admin.token), role: 'admin' }))}.`,
     // The admin's claims under the customer's signature.
-    'wrong-signature': `${accounts.admin.token.split('.')[0]}.${accounts.customer.token.split('.')[1]}`,
+    'wrong-signature': withSignatureOf(accounts.admin.token, accounts.customer.token),
     // Properly signed, an hour past its expiry.
-    expired: await signToken(env.SESSION_SECRET, 'session', { ...customerClaims, exp: now - 3600 }),
+    expired: await signSessionToken(env, { sessionId: String(customerClaims.sid), userId: String(customerClaims.sub), expiresAt: new Date((now - 3600) * 1000) }),
     revoked: await revokedToken(),
     'deleted-user': await deletedUsersToken(),
   };
