@@ -2,16 +2,18 @@ import { DurableObject } from 'cloudflare:workers';
 import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
 import { eventInventory, eventPrices } from '../db/inventory';
-import { writeConfirmedBooking, type WriteOutcome } from '../db/bookings';
 import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
 import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
 import { RefundLedger, type OwedRefund } from './ticket-lock/refund-ledger';
 import { PaymentAttempts, type AttemptRef } from './ticket-lock/payment-attempts';
+import { Admissions } from './ticket-lock/admissions';
+import { BookingRows, holdIsLive } from './ticket-lock/booking-rows';
+import { ConfirmationWrites } from './ticket-lock/confirmation-writes';
 import { paymentProviderFor } from '../payments';
 import { SeatStreamHub } from './seat-stream';
 import { SeatLog } from './ticket-lock/seat-log';
-import { newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
+import { newBookingId, type BookingState } from '../domain/booking';
 import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
 export { eventIdOfBooking, newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
@@ -22,15 +24,6 @@ export type { ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, Se
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
 /** How long seats wait for a payment the provider reported as processing. */
 const PROCESSING_HOLD_MS = 30 * 60 * 1000;
-/** First retry of a confirmation that could not be written; doubled per attempt, capped. */
-const RETRY_BASE_MS = 1000;
-const RETRY_MAX_MS = 5 * 60 * 1000;
-/**
- * A write to Postgres is never started again while it is in flight (invariant 9): within this
- * instance `writesInFlight` says so; the stored lease lets the alarm retry a write whose instance
- * went away with it. Longer than a write takes when Postgres answers at all.
- */
-const WRITE_LEASE_MS = 60 * 1000;
 
 /**
  * One per event (reached with `getByName(eventId)`): the single place that decides who holds
@@ -43,9 +36,10 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly idempotencyKeys: IdempotencyStore;
   private readonly refunds: RefundLedger;
   private readonly attempts: PaymentAttempts;
+  private readonly admissions: Admissions;
+  private readonly rows: BookingRows;
   private loading: Promise<void> | null = null;
-  /** Bookings whose confirmation this instance is writing to Postgres right now. */
-  private readonly writesInFlight = new Set<string>();
+  private readonly writes: ConfirmationWrites;
   private readonly seatLog: SeatLog;
   /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
   private readonly seatStream: SeatStreamHub;
@@ -56,12 +50,22 @@ export class TicketLock extends DurableObject<Bindings> {
     this.idempotencyKeys = new IdempotencyStore(this.sql);
     this.refunds = new RefundLedger(this.sql);
     this.attempts = new PaymentAttempts(this.sql);
+    this.admissions = new Admissions(this.sql);
+    this.rows = new BookingRows(this.sql);
     this.seatLog = new SeatLog(this.sql, () => this.seatStream.changed());
     this.seatStream = new SeatStreamHub({
       epoch: () => this.seatLog.epoch(),
       version: () => this.seatLog.version(),
       changesAfter: (version) => this.seatLog.changesAfter(version),
       snapshot: () => this.seatLog.snapshot(Date.now()),
+    });
+    this.writes = new ConfirmationWrites({
+      sql: this.sql,
+      env,
+      rows: this.rows,
+      seatLog: this.seatLog,
+      armAlarm: () => this.armAlarm(),
+      oweRefund: (bookingId, payment, amountCents, now) => this.oweRefund(bookingId, payment, amountCents, 'seats_unavailable', now),
     });
     ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
   }
@@ -100,11 +104,11 @@ export class TicketLock extends DurableObject<Bindings> {
   }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
     const now = Date.now();
-    const known = this.ticketRows(input.ticketIds);
+    const known = this.rows.tickets(input.ticketIds);
     const unknown = input.ticketIds.filter((id) => !known.has(id));
     if (unknown.length) return { ok: false, reason: 'unknown_tickets', ticketIds: unknown };
     if (this.eventCancelled()) return { ok: false, reason: 'event_cancelled' };
-    if (input.admissionId && this.sql.exec(`SELECT 1 FROM admissions WHERE admission_id = ? AND ended = 1`, input.admissionId).toArray().length) {
+    if (input.admissionId && this.admissions.isEnded(input.admissionId)) {
       return { ok: false, reason: 'admission_used' };
     }
 
@@ -114,7 +118,7 @@ export class TicketLock extends DurableObject<Bindings> {
     });
     if (taken.length) return { ok: false, reason: 'tickets_unavailable', ticketIds: taken };
 
-    const owned = this.ticketsOwnedBy(input.userId, now);
+    const owned = this.rows.ticketsOwnedBy(input.userId, now);
     if (owned + input.ticketIds.length > input.maxTicketsPerUser) {
       return { ok: false, reason: 'ticket_limit', limit: input.maxTicketsPerUser, owned };
     }
@@ -127,10 +131,7 @@ export class TicketLock extends DurableObject<Bindings> {
       `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at, max_tickets_per_user) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
       bookingId, input.userId, expiresAt, totalCents, currency, now, input.maxTicketsPerUser,
     );
-    if (input.admissionId) {
-      this.sql.exec(`INSERT OR IGNORE INTO admissions (admission_id, user_id) VALUES (?, ?)`, input.admissionId, input.userId);
-      this.sql.exec(`INSERT INTO admission_bookings (booking_id, admission_id) VALUES (?, ?)`, bookingId, input.admissionId);
-    }
+    if (input.admissionId) this.admissions.record(input.admissionId, input.userId, bookingId);
     for (const ticketId of input.ticketIds) {
       this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id, price_cents) VALUES (?, ?, ?)`, bookingId, ticketId, known.get(ticketId)!.price_cents);
       // An expired hold on this seat is simply replaced.
@@ -138,18 +139,18 @@ export class TicketLock extends DurableObject<Bindings> {
       this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
-    return { ok: true, booking: this.bookingState(input.eventId, bookingId)! };
+    return { ok: true, booking: this.rows.state(input.eventId, bookingId)! };
   }
 
   async getBooking(eventId: string, bookingId: string): Promise<BookingState | null> {
     await this.ensureLoaded(eventId);
-    return this.bookingState(eventId, bookingId);
+    return this.rows.state(eventId, bookingId);
   }
 
   /** Frees a pending booking's seats at once. */
   async releaseHold(eventId: string, bookingId: string): Promise<{ ok: true } | { ok: false; reason: 'not_found' | 'booking_not_pending' }> {
     await this.ensureLoaded(eventId);
-    const booking = this.bookingRow(bookingId);
+    const booking = this.rows.booking(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     if (booking.status === 'paying' || booking.status === 'confirmed') return { ok: false, reason: 'booking_not_pending' };
     if (booking.status === 'pending') {
@@ -166,7 +167,7 @@ export class TicketLock extends DurableObject<Bindings> {
   async beginPayment(eventId: string, bookingId: string): Promise<PaymentStart> {
     await this.ensureLoaded(eventId);
     const now = Date.now();
-    const booking = this.bookingRow(bookingId);
+    const booking = this.rows.booking(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     if (booking.status === 'paying' || booking.status === 'confirmed' || booking.status === 'cancelled') {
       return { ok: false, reason: 'booking_not_pending' };
@@ -175,12 +176,12 @@ export class TicketLock extends DurableObject<Bindings> {
       this.endHold(bookingId, 'cancelled', now);
       return { ok: false, reason: 'event_cancelled' };
     }
-    const ticketIds = this.bookingTicketIds(bookingId);
-    if (!this.seatsStillAvailableTo(bookingId, ticketIds, now)) {
+    const ticketIds = this.rows.ticketIdsOf(bookingId);
+    if (!this.rows.seatsStillAvailableTo(bookingId, ticketIds, now)) {
       if (booking.status === 'pending') this.endHold(bookingId, 'expired', now);
       return { ok: false, reason: 'hold_expired' };
     }
-    const refused = this.holdIsLive(booking, now) ? null : this.retakeRefusal(booking, ticketIds.length, now);
+    const refused = holdIsLive(booking, now) ? null : this.retakeRefusal(booking, ticketIds.length, now);
     if (refused) return refused;
     const holdExpiresAt = Math.max(booking.expires_at, now);
     const expiresAt = holdExpiresAt + PAYMENT_GRACE_MS;
@@ -191,7 +192,7 @@ export class TicketLock extends DurableObject<Bindings> {
       if (booking.status === 'expired') this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
-    return { ok: true, booking: this.bookingState(eventId, bookingId)!, attemptId };
+    return { ok: true, booking: this.rows.state(eventId, bookingId)!, attemptId };
   }
 
   /**
@@ -201,14 +202,14 @@ export class TicketLock extends DurableObject<Bindings> {
   async holdWhileProcessing(eventId: string, bookingId: string, attempt?: AttemptRef): Promise<BookingState> {
     await this.ensureLoaded(eventId);
     this.attempts.record(bookingId, attempt);
-    const booking = this.bookingRow(bookingId);
+    const booking = this.rows.booking(bookingId);
     if (booking?.status === 'paying' && this.attempts.isCurrent(booking.payment_attempt_id, attempt)) {
       const expiresAt = Math.max(booking.expires_at, Date.now() + PROCESSING_HOLD_MS);
       this.sql.exec(`UPDATE bookings SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
       this.sql.exec(`UPDATE holds SET expires_at = ? WHERE booking_id = ?`, expiresAt, bookingId);
       this.armAlarm();
     }
-    return this.bookingState(eventId, bookingId)!;
+    return this.rows.state(eventId, bookingId)!;
   }
 
   /**
@@ -218,7 +219,7 @@ export class TicketLock extends DurableObject<Bindings> {
   async paymentFailed(eventId: string, bookingId: string, releaseSeats: boolean, attempt?: AttemptRef): Promise<void> {
     await this.ensureLoaded(eventId);
     this.attempts.record(bookingId, attempt);
-    const booking = this.bookingRow(bookingId);
+    const booking = this.rows.booking(bookingId);
     if (!booking || booking.status !== 'paying' || !this.attempts.isCurrent(booking.payment_attempt_id, attempt)) return;
     const now = Date.now();
     this.attempts.end(bookingId);
@@ -238,7 +239,7 @@ export class TicketLock extends DurableObject<Bindings> {
    */
   async confirm(eventId: string, bookingId: string, payment: Payment): Promise<ConfirmOutcome> {
     await this.ensureLoaded(eventId);
-    const booking = this.bookingRow(bookingId);
+    const booking = this.rows.booking(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
     this.attempts.record(bookingId, payment);
     const now = Date.now();
@@ -248,23 +249,23 @@ export class TicketLock extends DurableObject<Bindings> {
         this.oweRefund(bookingId, payment, payment.amountCents ?? booking.total_cents, 'already_paid', now);
         await this.payRefund(payment.reference);
       }
-      return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+      return { ok: true, booking: this.rows.state(eventId, bookingId)! };
     }
-    const ticketIds = this.bookingTicketIds(bookingId);
+    const ticketIds = this.rows.ticketIdsOf(bookingId);
     // Once a booking's money went back (or is owed back), no later charge of it may take seats:
     // that charge is refunded too. A payment that lands after its hold ended (a late webhook) takes
     // the seats again only as a new hold could; otherwise the money goes back.
     const refused =
       this.eventCancelled() ||
       (booking.status === 'cancelled' && this.refunds.hasRefundFor(bookingId)) ||
-      !this.seatsStillAvailableTo(bookingId, ticketIds, now) ||
-      (!this.holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
+      !this.rows.seatsStillAvailableTo(bookingId, ticketIds, now) ||
+      (!holdIsLive(booking, now) && this.retakeRefusal(booking, ticketIds.length, now));
     if (refused) {
       if (booking.status === 'pending' || booking.status === 'paying') this.endHold(bookingId, 'cancelled', now);
       else this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
       this.oweRefund(bookingId, payment, payment.amountCents ?? booking.total_cents, 'seats_unavailable', now);
       await this.payRefund(payment.reference);
-      return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+      return { ok: false, reason: 'seats_gone', booking: this.rows.state(eventId, bookingId)! };
     }
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, Number.MAX_SAFE_INTEGER);
@@ -275,13 +276,13 @@ export class TicketLock extends DurableObject<Bindings> {
       now, payment.provider, payment.reference, now, bookingId,
     );
     // Arms the alarm for the write's lease before anything is awaited.
-    const outcome = await this.writeToPostgres(eventId, bookingId);
+    const outcome = await this.writes.write(eventId, bookingId);
     if (outcome === 'written') await this.tellWaitingRoom(eventId, bookingId);
     if (outcome === 'seats_gone') {
       await this.payRefund(payment.reference);
-      return { ok: false, reason: 'seats_gone', booking: this.bookingState(eventId, bookingId)! };
+      return { ok: false, reason: 'seats_gone', booking: this.rows.state(eventId, bookingId)! };
     }
-    return { ok: true, booking: this.bookingState(eventId, bookingId)! };
+    return { ok: true, booking: this.rows.state(eventId, bookingId)! };
   }
 
   /**
@@ -349,90 +350,12 @@ export class TicketLock extends DurableObject<Bindings> {
       .toArray();
     for (const booking of expired) this.endHold(booking.booking_id, 'expired', now);
 
-    const due = this.sql
-      .exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE write_pending = 1 AND next_retry_at <= ?`, now)
-      .toArray();
-    for (const { booking_id } of due) {
-      const outcome = await this.writeToPostgres(eventId, booking_id);
+    for (const booking_id of this.writes.due(now)) {
+      const outcome = await this.writes.write(eventId, booking_id);
       if (outcome === 'written') await this.tellWaitingRoom(eventId, booking_id);
     }
     for (const reference of this.refunds.due(Date.now())) await this.payRefund(reference);
     this.armAlarm();
-  }
-
-  /**
-   * Writes a decided confirmation to Postgres, unless this instance is writing it already: then
-   * the write in flight keeps its lease and nothing else is started.
-   */
-  private async writeToPostgres(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later' | 'in_flight'> {
-    const now = Date.now();
-    if (this.writesInFlight.has(bookingId)) {
-      this.sql.exec(`UPDATE bookings SET next_retry_at = ? WHERE booking_id = ?`, now + WRITE_LEASE_MS, bookingId);
-      this.armAlarm();
-      return 'in_flight';
-    }
-    this.writesInFlight.add(bookingId);
-    this.sql.exec(`UPDATE bookings SET write_started_at = ?, next_retry_at = ? WHERE booking_id = ?`, now, now + WRITE_LEASE_MS, bookingId);
-    this.armAlarm();
-    try {
-      return await this.writeConfirmation(eventId, bookingId);
-    } finally {
-      this.writesInFlight.delete(bookingId);
-    }
-  }
-
-  /**
-   * Postgres takes the sale, or has the seats sold to another booking: then this booking is
-   * cancelled and its payment owed back (the buyer may have been told "confirmed" while Postgres
-   * was away), and the seats show as Postgres has them.
-   */
-  private async writeConfirmation(eventId: string, bookingId: string): Promise<'written' | 'seats_gone' | 'retry_later'> {
-    const booking = this.bookingRow(bookingId)!;
-    const ticketIds = this.bookingTicketIds(bookingId);
-    let result: WriteOutcome;
-    try {
-      result = await withDb(this.env, (db) =>
-        writeConfirmedBooking(db, {
-          bookingId,
-          eventId,
-          userId: booking.user_id,
-          tickets: this.bookingTickets(bookingId).map((ticket) => ({ ticketId: ticket.ticketId, priceCents: ticket.priceCents })),
-          totalCents: booking.total_cents,
-          currency: booking.currency,
-          paymentProvider: booking.payment_provider ?? 'test',
-          paymentReference: booking.payment_reference,
-          confirmedAt: new Date(booking.confirmed_at ?? Date.now()),
-        }),
-      );
-    } catch (error) {
-      const retries = booking.retry_count + 1;
-      const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(retries, 20));
-      console.warn(`confirmation of ${bookingId} not written (attempt ${retries}), retrying in ${delay} ms`, error);
-      this.sql.exec(`UPDATE bookings SET retry_count = ?, next_retry_at = ?, write_started_at = NULL WHERE booking_id = ?`, retries, Date.now() + delay, bookingId);
-      this.armAlarm();
-      return 'retry_later';
-    }
-    const now = Date.now();
-    this.sql.exec(`UPDATE bookings SET write_pending = 0, next_retry_at = NULL, write_started_at = NULL WHERE booking_id = ?`, bookingId);
-    this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
-    if (result.status === 'seats_gone') {
-      this.sql.exec(`UPDATE bookings SET status = 'cancelled' WHERE booking_id = ?`, bookingId);
-      const soldElsewhere = new Map(result.soldElsewhere.map((sale) => [sale.ticketId, sale.bookingId]));
-      for (const id of ticketIds) {
-        const soldTo = soldElsewhere.get(id);
-        if (soldTo) this.sql.exec(`UPDATE tickets SET sold_to_booking = ? WHERE ticket_id = ?`, soldTo, id);
-        this.seatLog.record(id, soldTo ? 'booked' : 'available', now);
-      }
-      if (booking.payment_reference) {
-        this.oweRefund(bookingId, { provider: booking.payment_provider ?? 'test', reference: booking.payment_reference }, booking.total_cents, 'seats_unavailable', now);
-      }
-      return 'seats_gone';
-    }
-    for (const id of ticketIds) {
-      this.sql.exec(`UPDATE tickets SET sold_to_booking = ?, sold_to_user = ? WHERE ticket_id = ?`, bookingId, booking.user_id, id);
-      this.seatLog.record(id, 'booked', now);
-    }
-    return 'written';
   }
 
   /**
@@ -442,28 +365,12 @@ export class TicketLock extends DurableObject<Bindings> {
    * tick reads the inventory, and admissions expire by themselves.
    */
   private async tellWaitingRoom(eventId: string, bookingId: string): Promise<void> {
-    const admission = this.sql
-      .exec<{ admission_id: string; user_id: string }>(
-        `SELECT a.admission_id, a.user_id FROM admission_bookings ab JOIN admissions a USING (admission_id) WHERE ab.booking_id = ? AND a.ended = 0`,
-        bookingId,
-      )
-      .toArray()[0];
-    const stillOpen =
-      admission &&
-      this.sql
-        .exec(
-          `SELECT 1 FROM admission_bookings ab JOIN bookings b USING (booking_id) WHERE ab.admission_id = ? AND (b.status = 'paying' OR (b.status = 'pending' AND b.expires_at > ?))`,
-          admission.admission_id,
-          Date.now(),
-        )
-        .toArray().length > 0;
-    const ended = admission && !stillOpen ? admission : null;
-    if (ended) this.sql.exec(`UPDATE admissions SET ended = 1 WHERE admission_id = ?`, ended.admission_id);
+    const ended = this.admissions.endIfDone(bookingId, Date.now());
     const unsold = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_booking IS NULL`).one().n;
     if (!ended && unsold > 0) return;
     try {
       const room = this.env.WAITING_ROOM.getByName(eventId);
-      if (ended) await room.shopperFinished(ended.user_id, ended.admission_id);
+      if (ended) await room.shopperFinished(ended.userId, ended.admissionId);
       if (unsold === 0) await room.soldOut();
     } catch (error) {
       console.warn(`waiting room of ${eventId} not told about booking ${bookingId}`, error);
@@ -513,16 +420,6 @@ export class TicketLock extends DurableObject<Bindings> {
     else void this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
 
-  /** Every seat is sold to this booking already, or unsold and either held by it or by no live hold. */
-  private seatsStillAvailableTo(bookingId: string, ticketIds: string[], now: number): boolean {
-    return ticketIds.every((id) => {
-      const soldTo = this.ticketRows([id]).get(id)?.sold_to_booking;
-      if (soldTo) return soldTo === bookingId;
-      const hold = this.sql.exec<{ booking_id: string; expires_at: number }>(`SELECT booking_id, expires_at FROM holds WHERE ticket_id = ?`, id).toArray()[0];
-      return !hold || hold.booking_id === bookingId || hold.expires_at <= now;
-    });
-  }
-
   /** The event as Postgres last told: a cancelled event ends the holds waiting for payment. */
   private learnEventStatus(status: string | null, now: number): void {
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_status', ?)`, status ?? 'unknown');
@@ -536,81 +433,15 @@ export class TicketLock extends DurableObject<Bindings> {
     return this.sql.exec(`SELECT 1 FROM meta WHERE key = 'event_status' AND value = 'cancelled'`).toArray().length > 0;
   }
 
-  private holdIsLive(booking: BookingRow, now: number): boolean {
-    return (booking.status === 'pending' || booking.status === 'paying') && booking.expires_at > now;
-  }
-
   /**
    * Taking the seats of a hold that ended is a new hold: the same ticket limit (the buyer's other
    * live holds and purchases count) and the same admission check as holdSeats.
    */
   private retakeRefusal(booking: BookingRow, ticketCount: number, now: number): RetakeRefusal | null {
-    const admissionEnded = this.sql
-      .exec(`SELECT 1 FROM admission_bookings ab JOIN admissions a USING (admission_id) WHERE ab.booking_id = ? AND a.ended = 1`, booking.booking_id)
-      .toArray().length > 0;
-    if (admissionEnded) return { ok: false, reason: 'admission_used' };
+    if (this.admissions.endedFor(booking.booking_id)) return { ok: false, reason: 'admission_used' };
     const limit = booking.max_tickets_per_user ?? settings(this.env).maxTicketsPerUser;
-    const owned = this.ticketsOwnedBy(booking.user_id, now);
+    const owned = this.rows.ticketsOwnedBy(booking.user_id, now);
     return owned + ticketCount > limit ? { ok: false, reason: 'ticket_limit', limit, owned } : null;
-  }
-
-  private ticketsOwnedBy(userId: string, now: number): number {
-    const held = this.sql
-      .exec<{ n: number }>(`SELECT count(*) AS n FROM holds h JOIN bookings b USING (booking_id) WHERE b.user_id = ? AND h.expires_at > ?`, userId, now)
-      .one().n;
-    const bought = this.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM tickets WHERE sold_to_user = ?`, userId).one().n;
-    return held + bought;
-  }
-
-  private ticketRows(ids: string[]): Map<string, { price_cents: number; currency: string; sold_to_booking: string | null }> {
-    const rows = new Map<string, { price_cents: number; currency: string; sold_to_booking: string | null }>();
-    for (const id of ids) {
-      const row = this.sql
-        .exec<{ price_cents: number; currency: string; sold_to_booking: string | null }>(`SELECT price_cents, currency, sold_to_booking FROM tickets WHERE ticket_id = ?`, id)
-        .toArray()[0];
-      if (row) rows.set(id, row);
-    }
-    return rows;
-  }
-
-  private bookingRow(bookingId: string): BookingRow | undefined {
-    return this.sql.exec<BookingRow>(`SELECT * FROM bookings WHERE booking_id = ?`, bookingId).toArray()[0];
-  }
-
-  private bookingTicketIds(bookingId: string): string[] {
-    return this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM booking_tickets WHERE booking_id = ? ORDER BY rowid`, bookingId).toArray().map((r) => r.ticket_id);
-  }
-
-  /** The booking's tickets at the prices they were held at (holds from before prices were kept: the ticket's price). */
-  private bookingTickets(bookingId: string): Array<{ ticketId: string; priceCents: number }> {
-    return this.sql
-      .exec<{ ticket_id: string; price_cents: number }>(
-        `SELECT bt.ticket_id, coalesce(bt.price_cents, t.price_cents) AS price_cents FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ? ORDER BY bt.rowid`,
-        bookingId,
-      )
-      .toArray()
-      .map((row) => ({ ticketId: row.ticket_id, priceCents: row.price_cents }));
-  }
-
-  private bookingState(eventId: string, bookingId: string): BookingState | null {
-    const row = this.bookingRow(bookingId);
-    if (!row) return null;
-    const expired = (row.status === 'pending' && row.expires_at <= Date.now()) || row.status === 'expired';
-    const held = this.bookingTickets(bookingId);
-    return {
-      bookingId,
-      eventId,
-      userId: row.user_id,
-      status: expired ? 'expired' : row.status === 'paying' ? 'pending' : (row.status as BookingStatus),
-      ticketIds: held.map((ticket) => ticket.ticketId),
-      ticketPriceCents: held.map((ticket) => ticket.priceCents),
-      totalCents: row.total_cents,
-      currency: row.currency,
-      expiresAt: new Date(Math.min(row.expires_at, 8.64e15)).toISOString(),
-      confirmedAt: row.confirmed_at ? new Date(row.confirmed_at).toISOString() : null,
-      confirmationPending: row.write_pending === 1,
-      refunded: row.refunded === 1,
-    };
   }
 
   /**

@@ -108,6 +108,11 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS refunds_booking ON refunds(booking_id);
     CREATE INDEX IF NOT EXISTS refunds_due ON refunds(next_attempt_at) WHERE refunded_at IS NULL;
   `);
+  // The alarm's next deadline is found by index, not by a scan of every booking the event ever had (invariant 8).
+  sql.exec(`
+    CREATE INDEX IF NOT EXISTS bookings_open_expiry ON bookings(expires_at) WHERE status IN ('pending', 'paying');
+    CREATE INDEX IF NOT EXISTS bookings_write_due ON bookings(next_retry_at) WHERE write_pending = 1;
+  `);
   // The alarm trims expired keys oldest first; claims never scan them.
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }
