@@ -15,7 +15,7 @@ import { signupBody, loginBody } from '../../src/routes/auth';
 import { holdBody, payBody } from '../../src/routes/bookings';
 import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../../src/routes/admin';
 import { signToken } from '../../src/lib/signing';
-import { issueSessionTokens } from '../../src/auth/session';
+import { issueSessionTokens, signSessionToken } from '../../src/auth/session';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
 import { adminToken, api, createEvent, env, signUp, unique } from '../helpers';
@@ -68,7 +68,7 @@ interface World {
   otherBookingId: string;
   /** Seats held or sold: any request for them is refused. */
   takenTicketIds: string[];
-  /** Validly signed, but expired, or signed for another purpose. */
+  /** Signed with our key but expired; and claims signed for another purpose in the older unkeyed format. */
   expiredAdminToken: string;
   queuePurposeToken: string;
   /**
@@ -352,7 +352,12 @@ beforeAll(async () => {
     confirmedCode: confirmed.tickets[0]!.code!,
     otherBookingId: otherPending.bookingId,
     takenTicketIds: ticketIds.slice(0, 4),
-    expiredAdminToken: await signToken(env.SESSION_SECRET, 'session', { sub: admin.id, role: 'admin', exp: Math.floor(Date.now() / 1000) - 1 }),
+    // The admin's real session, signed with its key, an hour past its expiry (tokens are <key id>.<payload>.<signature>).
+    expiredAdminToken: await signSessionToken(env, {
+      sessionId: String((JSON.parse(atob(admin.token.split('.').at(-2)!.replace(/-/g, '+').replace(/_/g, '/'))) as { sid: string }).sid),
+      userId: admin.id,
+      expiresAt: new Date(Date.now() - 3_600_000),
+    }),
     queuePurposeToken: await signToken(env.SESSION_SECRET, 'queue', { sub: admin.id, role: 'admin', exp: Math.floor(Date.now() / 1000) + 3600 }),
     crowd,
   };
