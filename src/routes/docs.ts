@@ -1,3 +1,4 @@
+/// <reference path="../openapi/swagger-ui-assets.d.ts" />
 import { Hono } from 'hono';
 import swaggerUiBundle from 'swagger-ui-dist/swagger-ui-bundle.js';
 import swaggerUiCss from 'swagger-ui-dist/swagger-ui.css';
