@@ -1,6 +1,7 @@
 import type { TicketLock } from './durable/TicketLock';
 import type { WaitingRoom } from './durable/WaitingRoom';
 import type { RateLimiter } from './durable/RateLimiter';
+import type { SessionCheck } from './durable/SessionCheck';
 import type { SessionUser } from './auth/session';
 
 /** What the Worker is given: Durable Object namespaces, settings and secrets (API.md, last section). */
@@ -9,6 +10,8 @@ export interface Bindings {
   WAITING_ROOM: DurableObjectNamespace<WaitingRoom>;
   /** Token buckets for accounts and IPs, in shards by the hash of what is limited (src/auth/limits.ts). */
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  /** Whether sessions still stand, asked of Postgres for every isolate (src/auth/session-check.ts). */
+  SESSION_CHECK: DurableObjectNamespace<SessionCheck>;
   DATABASE_URL: string;
   /** `host:port` of the local stand-in for Neon's WebSocket proxy; unset in production. */
   LOCAL_NEON_PROXY?: string;
@@ -42,7 +45,7 @@ declare global {
     interface Env extends Bindings {}
     interface GlobalProps {
       mainModule: typeof import('./worker');
-      durableNamespaces: 'TicketLock' | 'WaitingRoom' | 'RateLimiter';
+      durableNamespaces: 'TicketLock' | 'WaitingRoom' | 'RateLimiter' | 'SessionCheck';
     }
   }
 }

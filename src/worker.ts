@@ -21,6 +21,7 @@ import { refuseCrossSiteCookieWrites } from './lib/cross-site';
 export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
 export { RateLimiter } from './durable/RateLimiter';
+export { SessionCheck } from './durable/SessionCheck';
 
 const MAX_BODY_BYTES = 64 * 1024;
 

@@ -86,6 +86,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         TICKET_LOCK: { className: 'TicketLock', useSQLite: true },
         WAITING_ROOM: { className: 'WaitingRoom', useSQLite: true },
         RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
+        SESSION_CHECK: { className: 'SessionCheck', useSQLite: true },
       },
       bindings: {
         DATABASE_URL: database.workerDatabaseUrl,

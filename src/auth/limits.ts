@@ -4,7 +4,7 @@
 // Retry-After.
 //
 // The client's IP is CF-Connecting-IP, which Cloudflare sets on every request; limits by IP apply
-// only when it is there, so local tools and tests (which send none) do not all share one bucket.
+// only when it is there and not loopback, so local tools and tests do not all share one bucket.
 // Login attempts are throttled in Postgres instead (src/auth/throttle.ts): login needs it anyway,
 // and the count must be taken in the same place the password check reads.
 import type { Context, MiddlewareHandler } from 'hono';
@@ -25,8 +25,15 @@ export const LIMITS = {
   queuePerIp: { capacity: 600, refillPerSecond: 20 },
 } satisfies Record<string, LimitRule>;
 
+/**
+ * The client's address as Cloudflare gives it, or null. A loopback address only ever comes from a
+ * local run (`npm run dev`, the benchmarks and browser tests: Miniflare fills the header in with
+ * 127.0.0.1), where everyone is the same machine; Cloudflare never sends one.
+ */
 export function clientIp(c: Context<AppEnv>): string | null {
-  return c.req.header('CF-Connecting-IP')?.trim() || null;
+  const ip = c.req.header('CF-Connecting-IP')?.trim();
+  if (!ip || /^127\.|^::1$|^::ffff:127\./i.test(ip)) return null;
+  return ip;
 }
 
 interface Limited {

@@ -1,15 +1,16 @@
 // Whether a signed session token still stands: its session row exists (not logged out, password
-// not changed since, user not deleted), and with which role. Postgres answers; each isolate
-// remembers the answer for at most a minute, so a hold or a queue poll costs one look-up per
-// session per isolate per minute, not one per request, and a revocation or a role change reaches
-// every isolate within that minute.
-import { sql } from 'drizzle-orm';
-import { withDb } from '../db/client';
+// not changed since, user not deleted), and with which role. Postgres answers, through the
+// SessionCheck object that the session's id hashes to (src/durable/SessionCheck.ts: it shares
+// queries among requests and isolates); each isolate remembers the answer until a minute after
+// Postgres gave it, so a hold or a queue poll costs one look-up per session per isolate per minute,
+// not one per request, and a revocation or a role change reaches every isolate within that minute.
 import type { Bindings } from '../env';
 import type { SessionUser } from './session';
 
-/** How long an isolate trusts a check: the most a revocation or role change can take to reach it. */
+/** How long an answer is trusted: the most a revocation or role change can take to reach an isolate. */
 export const SESSION_CHECK_MS = 60_000;
+/** Sessions are spread over this many SessionCheck objects. */
+const SESSION_CHECK_SHARDS = 16;
 /**
  * While Postgres cannot be reached, a check this recent still counts, so signed-in buyers can
  * hold seats through an outage (holds need no Postgres). Nothing older is trusted.
@@ -45,17 +46,20 @@ function remember(sessionId: string, entry: Remembered): void {
   if (remembered.size > MAX_REMEMBERED) remembered.delete(remembered.keys().next().value!);
 }
 
+function sessionCheckFor(env: Bindings, sessionId: string) {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < sessionId.length; i++) hash = Math.imul(hash ^ sessionId.charCodeAt(i), 0x01000193);
+  return env.SESSION_CHECK.getByName(`sessions-${(hash >>> 0) % SESSION_CHECK_SHARDS}`);
+}
+
 /**
- * Each look-up is the request's own query. Requests cannot wait for another request's query in
- * the Workers runtime (it cancels a request whose promise only another request's I/O would
- * settle), so concurrent first requests of one session each ask once; later ones find the answer.
+ * Asks the session's SessionCheck object. (Requests of an isolate cannot share one query: the
+ * Workers runtime cancels a request that waits on a promise only another request's I/O settles.
+ * The object can, for all of them.)
  */
-async function lookUp(env: Bindings, sessionId: string, userId: string): Promise<SessionUser | null> {
-  const rows = await withDb(env, (db) =>
-    db.execute<{ role: string }>(sql`select u.role from sessions s join users u on u.id = s.user_id where s.id = ${sessionId} and s.user_id = ${userId}`),
-  );
-  const role = rows.rows[0]?.role;
-  return role === 'customer' || role === 'admin' ? { id: userId, role, sessionId } : null;
+async function lookUp(env: Bindings, sessionId: string, userId: string): Promise<Remembered> {
+  const answer = await sessionCheckFor(env, sessionId).check(sessionId, userId);
+  return { user: answer.role ? { id: userId, role: answer.role, sessionId } : null, at: answer.checkedAt };
 }
 
 /** The session's user as Postgres has it now (or at most SESSION_CHECK_MS ago), or null when it no longer stands. */
@@ -75,11 +79,11 @@ export async function checkSession(env: Bindings, session: { sessionId: string; 
     const lookup = lookUp(env, sessionId, userId);
     // One that loses the race may still fail later, with nobody left to hear it.
     lookup.catch(() => {});
-    const user = await Promise.race([lookup, timeout]);
+    const answer = await Promise.race([lookup, timeout]);
     // A logout in this isolate while the look-up ran has the last word.
     const latest = remembered.get(sessionId);
-    if (!latest || latest.at <= startedAt) remember(sessionId, { user, at: startedAt });
-    return user?.id === userId ? user : null;
+    if (!latest || latest.at <= answer.at) remember(sessionId, answer);
+    return answer.user?.id === userId ? answer.user : null;
   } catch (error) {
     if (known && age >= 0 && age < OUTAGE_GRACE_MS) {
       console.warn(`session check failed; using this isolate's answer from ${Math.round(age / 1000)} s ago`, error);
@@ -99,4 +103,9 @@ export function rememberNewSession(user: SessionUser): void {
 /** This isolate refuses the session from now on (others within SESSION_CHECK_MS: its row is gone). */
 export function forgetSession(sessionId: string): void {
   remember(sessionId, { user: null, at: Date.now() });
+}
+
+/** After the session's row is deleted: its SessionCheck object answers null from now on, for every isolate. */
+export async function forgetSessionEverywhere(env: Bindings, sessionId: string): Promise<void> {
+  await sessionCheckFor(env, sessionId).forget(sessionId);
 }

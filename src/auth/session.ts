@@ -12,7 +12,7 @@ import { signKeyedToken, verifyKeyedToken } from '../lib/signing';
 import { sessionKeys, type SessionKeyEnv } from './keys';
 import { withDb, type Database } from '../db/client';
 import { sessions } from '../db/schema';
-import { checkSession, forgetSession, rememberNewSession, SessionCheckUnavailable } from './session-check';
+import { checkSession, forgetSession, forgetSessionEverywhere, rememberNewSession, SessionCheckUnavailable } from './session-check';
 
 export interface SessionUser {
   id: string;
@@ -121,6 +121,8 @@ export async function endSession(env: Bindings, token: string): Promise<void> {
   if (!session) return;
   forgetSession(session.sessionId);
   await withDb(env, (db) => db.delete(sessions).where(and(eq(sessions.id, session.sessionId), eq(sessions.userId, session.userId))));
+  // Only after the row is gone, so that no query can find it again.
+  await forgetSessionEverywhere(env, session.sessionId);
 }
 
 export function requireUser(c: Context<AppEnv>): SessionUser {

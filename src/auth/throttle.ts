@@ -13,8 +13,8 @@
 //   (An owner on a new network while the account is under attack waits out the window.)
 // A success gives back its own count (it was not a failure), forgives its account and IP pair,
 // and remembers the IP for the account. Limits by IP apply only when the client's IP is known
-// (CF-Connecting-IP, always set by Cloudflare); without it, the account's counters use the IP
-// "unknown".
+// (CF-Connecting-IP, always set by Cloudflare; not loopback, src/auth/limits.ts); without it, the
+// account's counters use the IP "unknown".
 import { sql } from 'drizzle-orm';
 import type { Database } from '../db/client';
 import { ApiError } from '../errors';

@@ -123,4 +123,16 @@ describe('rate limits', () => {
     expect((await signup()).status).toBe(201);
     await expectRateLimited(await signup());
   });
+
+  it('takes a loopback address for no address: local runs (Miniflare sends 127.0.0.1) share no IP bucket', async () => {
+    await spend('ip:127.0.0.1', 'signup', LIMITS.signupPerIp, 0);
+    for (const ip of ['127.0.0.1', '::1']) {
+      const response = await api('/api/auth/signup', {
+        method: 'POST',
+        headers: { 'CF-Connecting-IP': ip },
+        json: { email: `loopback-${crypto.randomUUID()}@example.com`, password: 'correct-horse-battery', name: 'Local' },
+      });
+      expect(response.status).toBe(201);
+    }
+  });
 });
