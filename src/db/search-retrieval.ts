@@ -182,14 +182,15 @@ export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promis
     inSampleCount * perEntry <= tuning.sparseLimit ||
     (inSampleCount <= FEW_MATCHES && (await estimatedRows(db, sql`e.status = 'published' ${scope.range(e)} and ${condition} ${scope.filters(e)}`)) <= tuning.sparseLimit);
 
-  // 2. Sparse: the GIN indexes enumerate every match.
+  // 2. Sparse: the GIN indexes enumerate every match (unless there are many after all).
+  const cap = 2 * tuning.sparseLimit;
+  // When that turned out wrong, the estimates that misled it (a sample with a match or two,
+  // the planner) are not asked about the tiers either: they are walked.
+  let estimatesFailed = false;
   if (await sparse(matches.length, matcher.any(e))) {
-    const all = toRows(await db.execute(sql`
-      select e.id, ${keyOf(request.order, e)}::text as key, e.venue_id, e.performer_id, ${matcher.tierOf(e)} as tier
-      from events e
-      where e.status = 'published' ${scope.range(e)} and ${matcher.any(e)} ${scope.filters(e)}
-      order by tier, ${keyOf(request.order, e)}, e.id`));
-    return { ordered: all, exact: true, total: all.length, facetSample: all, facetScale: 1 };
+    const all = await enumerate(db, request, matcher.any(e), matcher.tierOf(e), cap);
+    if (all) return { ordered: all, exact: true, total: all.length, facetSample: all, facetScale: 1 };
+    estimatesFailed = true;
   }
 
   // 3. Dense: tier by tier, walking on from the sample.
@@ -202,14 +203,16 @@ export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promis
       ordered.push(...sampled.slice(0, wanted));
       break;
     }
-    if (await sparse(sampled.length, matcher.indexed(t, e))) {
-      ordered.push(...(await wholeTier(db, request, t)));
+    const trusted = !estimatesFailed || sampled.length > FEW_MATCHES;
+    const rare = trusted && (await sparse(sampled.length, matcher.indexed(t, e))) ? await enumerate(db, request, matcher.indexed(t, e), sql`${t}`, cap) : null;
+    if (rare) {
+      ordered.push(...rare);
       tiersEnumerated = t;
       continue;
     }
     // Twice the entries that should hold what is still wanted at the sample's rate, at least the budget.
     const missing = wanted - sampled.length;
-    const entries = Math.max(tuning.walkBudget, Math.ceil((2 * missing * seen) / sampled.length));
+    const entries = Math.max(tuning.walkBudget, Math.ceil((2 * missing * seen) / Math.max(1, sampled.length)));
     const tierOnly = (a: SQL) => matcher.row(t, a);
     const walked = await walk(db, request, tierOnly, () => sql`${t}`, { cursor: sample.stoppedAt, entries, enough: missing });
     if (walked.matches.length >= missing) {
@@ -217,7 +220,7 @@ export async function retrieve(db: SqlRunner, request: RetrievalRequest): Promis
       break;
     }
     // The range ended: the tier is complete. Else the tier is rarer than the sample said.
-    ordered.push(...(walked.stoppedAt ? await wholeTier(db, request, t) : [...sampled, ...walked.matches]));
+    ordered.push(...(walked.stoppedAt ? (await enumerate(db, request, matcher.indexed(t, e), sql`${t}`, null))! : [...sampled, ...walked.matches]));
     tiersEnumerated = t;
   }
   if (tiersEnumerated === matcher.tiers) {
@@ -237,13 +240,21 @@ async function estimatedRows(db: SqlRunner, condition: SQL): Promise<number> {
   return plan[0]!.Plan['Plan Rows'];
 }
 
-/** Every match of tier `t`, in order, through the GIN indexes. */
-async function wholeTier(db: SqlRunner, { matcher, scope, order }: RetrievalRequest, t: number): Promise<Row[]> {
-  return toRows(await db.execute(sql`
-    select e.id, ${keyOf(order, e)}::text as key, e.venue_id, e.performer_id, ${t} as tier
-    from events e
-    where e.status = 'published' ${scope.range(e)} and ${matcher.indexed(t, e)} ${scope.filters(e)}
-    order by ${keyOf(order, e)}, e.id`));
+/**
+ * Every event meeting `condition` (in the form the GIN indexes answer), by tier and in order;
+ * null when there are more than `cap`, found after reading only `cap` + 1 of them.
+ */
+async function enumerate(db: SqlRunner, { scope, order }: RetrievalRequest, condition: SQL, tier: SQL, cap: number | null): Promise<Row[] | null> {
+  const rows = toRows(await db.execute(sql`
+    select x.id, x.key::text as key, x.venue_id, x.performer_id, x.tier
+    from (
+      select e.id, ${keyOf(order, e)} as key, e.venue_id, e.performer_id, ${tier} as tier
+      from events e
+      where e.status = 'published' ${scope.range(e)} and ${condition} ${scope.filters(e)}
+      ${cap === null ? sql`` : sql`limit ${cap + 1}`}
+    ) x
+    order by x.tier, x.key, x.id`));
+  return cap !== null && rows.length > cap ? null : rows;
 }
 
 /** sort=distance: every match within the radius, nearest first (ties by date). */
