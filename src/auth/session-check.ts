@@ -10,7 +10,7 @@ import type { SessionUser } from './session';
 /** How long an answer is trusted: the most a revocation or role change can take to reach an isolate. */
 export const SESSION_CHECK_MS = 60_000;
 /** Sessions are spread over this many SessionCheck objects. */
-const SESSION_CHECK_SHARDS = 16;
+const SESSION_CHECK_SHARDS = 8;
 /**
  * While Postgres cannot be reached, a check this recent still counts, so signed-in buyers can
  * hold seats through an outage (holds need no Postgres). Nothing older is trusted.
@@ -20,7 +20,7 @@ const OUTAGE_GRACE_MS = 10 * 60_000;
  * Postgres slower than this counts as unreachable for the check (the answer above is used, or
  * 503): slow is normal during an on-sale, and a buyer's hold must not wait on it for long.
  */
-const CHECK_TIMEOUT_MS = 3000;
+const CHECK_TIMEOUT_MS = 5000;
 /** Enough for every active session of a busy isolate; the oldest answers go first. */
 const MAX_REMEMBERED = 20_000;
 

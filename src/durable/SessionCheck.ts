@@ -4,7 +4,9 @@
 // Why an object and not each isolate on its own: a burst of sessions new to an isolate (the
 // sockets of an on-sale's waiting room) would each open a Postgres connection of their own, since
 // a Worker request may not wait on another request's query. Here requests may share one: the
-// look-ups that arrive while a query runs all go into the next one, and an answer is remembered
+// look-ups that arrive while its one query runs all go into the next one (so the shards bound the
+// connections that session checks hold, and a slower Postgres makes bigger batches, not more
+// connections), and an answer is remembered
 // for the rest of its minute for every isolate that asks. An answer carries the moment Postgres
 // gave it, and isolates count their own minute from then, so no answer is trusted for longer than
 // SESSION_CHECK_MS in all.
@@ -14,7 +16,7 @@ import type { Bindings } from '../env';
 import { withDb } from '../db/client';
 import { SESSION_CHECK_MS } from '../auth/session-check';
 
-const QUERIES_AT_ONCE = 2;
+const QUERIES_AT_ONCE = 1;
 /** A query waits this long for the look-ups arriving with the first (a burst comes within a few ms). */
 const GATHER_MS = 5;
 const MAX_BATCH = 500;
