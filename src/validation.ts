@@ -37,19 +37,19 @@ export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.output
   return result.data;
 }
 
-/** Ids are opaque to clients; one that cannot exist is simply not found. */
-export function parseId(value: string | undefined, what: string): string {
-  const result = canonicalId().safeParse(value);
-  if (!result.success) throw new ApiError(404, 'not_found', `That ${what} does not exist.`);
-  return result.data;
-}
-
 /**
  * A uuid in its one canonical spelling (lower case). Postgres compares uuids case-insensitively
  * but Durable Objects are named by text, so every id is mapped to this spelling at the edge,
  * before it can name an object (DESIGN.md, invariant 7).
  */
 export const canonicalId = (message = 'must be an id') => z.uuid(message).transform((id) => id.toLowerCase());
+
+/** Ids are opaque to clients; one that cannot exist is simply not found. */
+export function parseId(value: string | undefined, what: string): string {
+  const result = canonicalId().safeParse(value);
+  if (!result.success) throw new ApiError(404, 'not_found', `That ${what} does not exist.`);
+  return result.data;
+}
 
 /** Trimmed text with a length limit, the shape of most names in the API. */
 export const text = (max: number) => z.string().trim().min(1).max(max);

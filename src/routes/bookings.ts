@@ -58,8 +58,20 @@ async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: bo
   const eventId = eventIdOfBooking(canonicalBookingId);
   if (!eventId) throw notFound('booking');
   // Only an event the catalog knows has a TicketLock: a made-up booking id must not create one.
-  if (!(await eventDocument(c, eventId))) throw notFound('booking');
-  const booking = await c.env.TICKET_LOCK.getByName(eventId).getBooking(eventId, canonicalBookingId);
+  // A catalog that cannot be read (Postgres down, no edge copy) does not stop a buyer paying for
+  // a hold: the TicketLock knows its own bookings, and one that never loaded cannot load either.
+  const document = await eventDocument(c, eventId).catch((error: unknown) => {
+    console.warn(`catalog unreadable while finding booking ${canonicalBookingId}`, error);
+    return undefined;
+  });
+  if (document === null) throw notFound('booking');
+  const booking = await c.env.TICKET_LOCK.getByName(eventId)
+    .getBooking(eventId, canonicalBookingId)
+    .catch((error: unknown) => {
+      if (document !== undefined) throw error;
+      console.warn(`booking ${canonicalBookingId} unreadable while Postgres is unreachable`, error);
+      throw new ApiError(503, 'unavailable', 'The box office cannot reach its database just now. Try again in a minute.', undefined, { 'Retry-After': '5' });
+    });
   if (!booking || (booking.userId !== user.id && !(allowAdmin && isAdmin(c)))) throw notFound('booking');
   return booking;
 }

@@ -147,6 +147,15 @@ function ticketsOwnedBy(run: Run, buyer: number): number {
   return owned;
 }
 
+/**
+ * Taking the seats of a hold that ended is a new hold: the buyer's other live holds and purchases
+ * count toward the ticket limit (TicketLock's retakeRefusal). A live hold is never refused this way.
+ */
+function retakeBeyondLimit(run: Run, booking: ModelBooking): boolean {
+  const live = (booking.status === 'pending' || booking.status === 'paying') && booking.expiresAt > clock.now;
+  return !live && ticketsOwnedBy(run, booking.buyer) + booking.ticketIds.length > LIMIT;
+}
+
 function endHold(run: Run, booking: ModelBooking, status: 'cancelled' | 'expired'): void {
   for (const [ticketId, hold] of run.holds) if (hold.bookingId === booking.id) run.holds.delete(ticketId);
   booking.status = status;
@@ -285,6 +294,10 @@ async function beginPayment(run: Run, booking: ModelBooking): Promise<number | n
     if (booking.status === 'pending') endHold(run, booking, 'expired');
     return null;
   }
+  if (retakeBeyondLimit(run, booking)) {
+    same(run, started.ok ? 'ok' : started.reason, 'ticket_limit', `beginPayment ${label} taking its lapsed hold again beyond the ticket limit`);
+    return null;
+  }
   if (!started.ok) fail(run, `beginPayment ${label} refused though all its seats are free to it: ${started.reason}`);
   booking.holdExpiresAt = Math.max(booking.expiresAt, clock.now);
   const expiresAt = booking.holdExpiresAt + GRACE_MS;
@@ -329,7 +342,7 @@ async function confirmPayment(run: Run, booking: ModelBooking, what: string): Pr
   if (!settled) {
     // It decided and reached Postgres: what the model predicts is what landing must give.
     run.log.push(`  ${what} ${label} → in flight`);
-    if (booking.status === 'confirmed' || booking.refunded || !booking.ticketIds.every((id) => seatAvailableTo(run, booking, id))) {
+    if (booking.status === 'confirmed' || booking.refunded || !booking.ticketIds.every((id) => seatAvailableTo(run, booking, id)) || retakeBeyondLimit(run, booking)) {
       fail(run, `confirm ${label} started a write though it had nothing to write (${booking.status}${booking.refunded ? ', refunded' : ''})`);
     }
     booking.status = 'confirmed';
@@ -352,8 +365,8 @@ async function confirmPayment(run: Run, booking: ModelBooking, what: string): Pr
     run.log.push(`  refunded ${label} again`);
     return;
   }
-  if (!booking.ticketIds.every((id) => seatAvailableTo(run, booking, id))) {
-    same(run, confirmed.ok ? 'ok' : confirmed.reason, 'seats_gone', `confirm ${label} when a seat went to someone else`);
+  if (!booking.ticketIds.every((id) => seatAvailableTo(run, booking, id)) || retakeBeyondLimit(run, booking)) {
+    same(run, confirmed.ok ? 'ok' : confirmed.reason, 'seats_gone', `confirm ${label} when a seat went to someone else (or its lapsed hold is beyond the ticket limit)`);
     if (booking.status === 'pending' || booking.status === 'paying') endHold(run, booking, 'cancelled');
     else booking.status = 'cancelled';
     // payForBooking refunds, then marks the booking refunded.

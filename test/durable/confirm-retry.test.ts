@@ -7,6 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { eventDocumentKey } from '../../src/routes/events';
+import { purge } from '../../src/lib/edge-cache';
 import { adminToken, api, createEvent, env, signUp } from '../helpers';
 import { browsingBuyer } from '../faults';
 import { testPaymentRecord } from '../../src/payments/test-provider';
@@ -184,7 +185,7 @@ describe('a confirmation Postgres cannot take yet', () => {
     const { eventId, ticketId, bookingId, buyer } = await heldSeat();
     const lock = env.TICKET_LOCK.getByName(eventId);
     // Holds outlast the catalog's edge TTL, so by the time of payment the copy is often gone.
-    await caches.default.delete(eventDocumentKey(eventId));
+    await purge(eventDocumentKey(eventId));
 
     const booking = await payWhileDown(eventId, bookingId, buyer.token);
     expect(booking).toMatchObject({ bookingId, status: 'confirmed', ticketIds: [ticketId] });
@@ -194,6 +195,21 @@ describe('a confirmation Postgres cannot take yet', () => {
     await retryAt(eventId, bookingId, Date.now() - 1);
     await runDurableObjectAlarm(lock);
     await expectSoldOnce(eventId, ticketId, bookingId);
+  });
+
+  it('answers 503 with Retry-After, not 500, for a booking whose catalog and TicketLock both need Postgres', async () => {
+    const { eventId } = await createEvent(admin);
+    const buyer = await browsingBuyer();
+    // A booking id of a real event whose TicketLock has never run: it would have to load from Postgres.
+    const bookingId = `${eventId.replace(/-/g, '')}${crypto.randomUUID().replace(/-/g, '')}`;
+    await purge(eventDocumentKey(eventId));
+    await setDatabaseDown(true);
+
+    const response = await api(`/api/bookings/${bookingId}`, { token: buyer.token });
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('Retry-After')).toBe('5');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
   });
 });
 
