@@ -38,17 +38,24 @@ export interface SeatLayoutTicket {
   currency: string;
 }
 
-/** Everything about an event that only an organizer's edit changes: safe to cache at the edge. */
-export interface EventDocument {
+/**
+ * The event without its seats: what holds, queue joins, stream opens and booking look-ups need.
+ * A few hundred bytes at any venue size, so those paths never parse a stadium's seat list.
+ */
+export interface EventHeader {
   /** Changes with every edit of the event. */
   version: number;
   event: EventJson;
   venue: { id: string; name: string; city: string; address: string | null; capacity: number };
   performer: { id: string; name: string; genre: string | null };
+}
+
+/** Everything about an event that only an organizer's edit changes: safe to cache at the edge. */
+export interface EventDocument extends EventHeader {
   tickets: SeatLayoutTicket[];
 }
 
-export async function loadEventDocument(db: Database, eventId: string): Promise<EventDocument | null> {
+export async function loadEventHeader(db: Database, eventId: string): Promise<EventHeader | null> {
   const [row] = await db
     .select({ event: events, venue: venues, performer: performers })
     .from(events)
@@ -56,6 +63,17 @@ export async function loadEventDocument(db: Database, eventId: string): Promise<
     .innerJoin(performers, eq(performers.id, events.performerId))
     .where(eq(events.id, eventId));
   if (!row) return null;
+  return {
+    version: row.event.updatedAt.getTime(),
+    event: toEventJson(row.event),
+    venue: { id: row.venue.id, name: row.venue.name, city: row.venue.city, address: row.venue.address, capacity: row.venue.capacity },
+    performer: { id: row.performer.id, name: row.performer.name, genre: row.performer.genre },
+  };
+}
+
+export async function loadEventDocument(db: Database, eventId: string): Promise<EventDocument | null> {
+  const header = await loadEventHeader(db, eventId);
+  if (!header) return null;
   const seatLayout = await db
     .select({
       id: tickets.id,
@@ -68,11 +86,5 @@ export async function loadEventDocument(db: Database, eventId: string): Promise<
     .from(tickets)
     .where(eq(tickets.eventId, eventId))
     .orderBy(asc(tickets.position));
-  return {
-    version: row.event.updatedAt.getTime(),
-    event: toEventJson(row.event),
-    venue: { id: row.venue.id, name: row.venue.name, city: row.venue.city, address: row.venue.address, capacity: row.venue.capacity },
-    performer: { id: row.performer.id, name: row.performer.name, genre: row.performer.genre },
-    tickets: seatLayout,
-  };
+  return { ...header, tickets: seatLayout };
 }

@@ -6,7 +6,7 @@ import { isAdmin, requireUser } from '../auth/session';
 import { withDb } from '../db/client';
 import type { EventDocument } from '../db/catalog';
 import { bookingsOfUser } from '../db/bookings';
-import { eventDocument } from './events';
+import { eventDocument, eventHeader } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
 import { canonicalId, parseBody, parseId } from '../validation';
@@ -60,15 +60,15 @@ async function findBooking(c: Context<AppEnv>, bookingId: string, allowAdmin: bo
   // Only an event the catalog knows has a TicketLock: a made-up booking id must not create one.
   // A catalog that cannot be read (Postgres down, no edge copy) does not stop a buyer paying for
   // a hold: the TicketLock knows its own bookings, and one that never loaded cannot load either.
-  const document = await eventDocument(c, eventId).catch((error: unknown) => {
+  const header = await eventHeader(c, eventId).catch((error: unknown) => {
     console.warn(`catalog unreadable while finding booking ${canonicalBookingId}`, error);
     return undefined;
   });
-  if (document === null) throw notFound('booking');
+  if (header === null) throw notFound('booking');
   const booking = await c.env.TICKET_LOCK.getByName(eventId)
     .getBooking(eventId, canonicalBookingId)
     .catch((error: unknown) => {
-      if (document !== undefined) throw error;
+      if (header !== undefined) throw error;
       console.warn(`booking ${canonicalBookingId} unreadable while Postgres is unreachable`, error);
       throw new ApiError(503, 'unavailable', 'The box office cannot reach its database just now. Try again in a minute.', undefined, { 'Retry-After': '5' });
     });
@@ -130,18 +130,18 @@ export const bookingRoutes = new Hono<AppEnv>()
     const user = requireUser(c);
     const eventId = parseId(c.req.param('eventId'), 'event');
     const body = await parseBody(c, holdBody);
-    const document = await eventDocument(c, eventId);
-    if (!document || document.event.status === 'draft') throw notFound('event');
-    if (document.event.status === 'cancelled') {
+    const header = await eventHeader(c, eventId);
+    if (!header || header.event.status === 'draft') throw notFound('event');
+    if (header.event.status === 'cancelled') {
       throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: body.ticketIds });
     }
-    if (Date.parse(document.event.onSaleAt) > Date.now()) throw forbidden(`Tickets go on sale at ${document.event.onSaleAt}.`);
+    if (Date.parse(header.event.onSaleAt) > Date.now()) throw forbidden(`Tickets go on sale at ${header.event.onSaleAt}.`);
 
     const { holdTtlSeconds, maxTicketsPerUser } = settings(c.env);
     // Paying in the same call: no seat is held on a server that cannot take the payment.
     if (body.paymentDetails) paymentProviderFor(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
-    const admissionId = document.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
+    const admissionId = header.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
     const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
     if (!held.ok) {
       switch (held.reason) {
@@ -160,7 +160,7 @@ export const bookingRoutes = new Hono<AppEnv>()
     const booking = body.paymentDetails
       ? await payForBooking(c, held.booking, body.paymentDetails.paymentMethodId, true)
       : held.booking;
-    return c.json(await toBookingJson(c.env, booking, document), body.paymentDetails && booking.status === 'pending' ? 202 : 201);
+    return c.json(await toBookingJson(c.env, booking, await eventDocument(c, eventId)), body.paymentDetails && booking.status === 'pending' ? 202 : 201);
   })
   .post('/:bookingId/pay', async (c) => {
     const body = await parseBody(c, payBody);

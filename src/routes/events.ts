@@ -4,7 +4,7 @@ import type { AppEnv } from '../env';
 import { notFound } from '../errors';
 import { isAdmin } from '../auth/session';
 import { withDb } from '../db/client';
-import { loadEventDocument, type EventDocument } from '../db/catalog';
+import { loadEventDocument, loadEventHeader, type EventDocument, type EventHeader } from '../db/catalog';
 import { effectiveSort, SEARCH_FACETS, SEARCH_SORTS, searchEvents, type SearchQuery, type SearchResult } from '../db/search';
 import { keywordWords } from '../db/search-keyword';
 import { cachedJson, cacheKey } from '../lib/edge-cache';
@@ -25,6 +25,7 @@ export const SEAT_STATUS_TTL_SECONDS = 2;
 export const SEARCH_CACHE: AdaptiveLifetimes = { coldSeconds: 30, hotFreshSeconds: 15, maxAgeSeconds: 60, hotAfter: 3 };
 
 export const eventDocumentKey = (eventId: string) => cacheKey(`/v1/events/${eventId}`);
+export const eventHeaderKey = (eventId: string) => cacheKey(`/v1/events/${eventId}/header`);
 const seatStatusKey = (eventId: string) => cacheKey(`/v1/events/${eventId}/seat-status`);
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -151,9 +152,22 @@ export function eventDocument(c: Context<AppEnv>, eventId: string): Promise<Even
 
 /** The event as its public pages show it: unknown events, and drafts to anyone but organizers, are not found. */
 export async function visibleEventDocument(c: Context<AppEnv>, eventId: string): Promise<EventDocument> {
-  const document = await eventDocument(c, eventId);
-  if (!document || (document.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
-  return document;
+  return visible(c, await eventDocument(c, eventId));
+}
+
+/** The event without its seats (src/db/catalog.ts EventHeader), from the edge cache or else Postgres. */
+export function eventHeader(c: Context<AppEnv>, eventId: string): Promise<EventHeader | null> {
+  return cachedJson<EventHeader>(c.executionCtx, eventHeaderKey(eventId), CATALOG_TTL_SECONDS, () => withDb(c.env, (db) => loadEventHeader(db, eventId)));
+}
+
+/** visibleEventDocument without the seats: for paths whose cost must not grow with the venue. */
+export async function visibleEventHeader(c: Context<AppEnv>, eventId: string): Promise<EventHeader> {
+  return visible(c, await eventHeader(c, eventId));
+}
+
+function visible<T extends EventHeader>(c: Context<AppEnv>, found: T | null): T {
+  if (!found || (found.event.status === 'draft' && !isAdmin(c))) throw notFound('event');
+  return found;
 }
 
 async function seatStatus(c: Context<AppEnv>, eventId: string): Promise<SeatStatusSnapshot> {

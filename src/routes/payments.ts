@@ -6,7 +6,7 @@ import { eventIdOfBooking } from '../domain/booking';
 import { paymentProviderFor } from '../payments';
 import { withDb } from '../db/client';
 import { isSalePaidBy } from '../db/bookings';
-import { eventDocument } from './events';
+import { eventHeader } from './events';
 
 /** Stripe's own default; older deliveries could be replays of a captured request. */
 const SIGNATURE_TOLERANCE_SECONDS = 300;
@@ -26,7 +26,7 @@ function paymentOf(intent: Stripe.PaymentIntent): { bookingId: string; eventId: 
 
 /** The event's TicketLock, when the booking names an event that exists (no other reaches one). */
 async function lockOf(c: Context<AppEnv>, eventId: string | null) {
-  return eventId && (await eventDocument(c, eventId)) ? c.env.TICKET_LOCK.getByName(eventId) : null;
+  return eventId && (await eventHeader(c, eventId)) ? c.env.TICKET_LOCK.getByName(eventId) : null;
 }
 
 /**

@@ -4,17 +4,17 @@ import type { AppEnv } from '../env';
 import { ApiError, unauthenticated } from '../errors';
 import { requireUser } from '../auth/session';
 import { issueSocketTicket, redeemSocketTicket } from '../auth/socket-tickets';
-import type { EventDocument } from '../db/catalog';
-import { visibleEventDocument } from './events';
+import type { EventHeader } from '../db/catalog';
+import { visibleEventHeader } from './events';
 import { parseId } from '../validation';
 import { queueSettingsOf } from '../queue/settings';
 import { admissionCookieName } from '../queue/admission';
 import type { QueueView } from '../durable/WaitingRoom';
 
 /** The event the waiting room belongs to; drafts exist for organizers only. */
-async function queuedEvent(c: Context<AppEnv>): Promise<{ eventId: string; document: EventDocument }> {
+async function queuedEvent(c: Context<AppEnv>): Promise<{ eventId: string; header: EventHeader }> {
   const eventId = parseId(c.req.param('eventId'), 'event');
-  return { eventId, document: await visibleEventDocument(c, eventId) };
+  return { eventId, header: await visibleEventHeader(c, eventId) };
 }
 
 
@@ -42,9 +42,9 @@ function statusJson(view: QueueView) {
  */
 async function placeInLine(c: Context<AppEnv>, joining: boolean) {
   const user = requireUser(c);
-  const { eventId, document } = await queuedEvent(c);
+  const { eventId, header } = await queuedEvent(c);
   const room = c.env.WAITING_ROOM.getByName(eventId);
-  const settings = queueSettingsOf(document.event, document.version);
+  const settings = queueSettingsOf(header.event, header.version);
   const view = joining ? await room.join(user.id, settings) : await room.status(user.id, settings);
   c.header('Cache-Control', 'no-store');
   if (view.state === 'admitted') {
@@ -64,13 +64,13 @@ export const queueRoutes = new Hono<AppEnv>()
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or POST …/queue/join, then poll …/queue/status).', undefined, { Upgrade: 'websocket' });
     }
-    const { eventId, document } = await queuedEvent(c);
+    const { eventId, header } = await queuedEvent(c);
     const user = c.get('user') ?? (ticket ? await redeemSocketTicket(c.env, ticket, eventId) : null);
     if (!user) throw unauthenticated();
     // The room keeps whichever copy of the settings is newer: the catalog's comes along.
     const url = new URL('https://waiting-room.internal/connect');
     url.searchParams.set('userId', user.id);
-    url.searchParams.set('settings', JSON.stringify(queueSettingsOf(document.event, document.version)));
+    url.searchParams.set('settings', JSON.stringify(queueSettingsOf(header.event, header.version)));
     return c.env.WAITING_ROOM.getByName(eventId).fetch(new Request(url, { headers: { Upgrade: 'websocket' } }));
   })
   .post('/ticket', async (c) => {
@@ -82,8 +82,8 @@ export const queueRoutes = new Hono<AppEnv>()
   .post('/join', (c) => placeInLine(c, true))
   .get('/status', (c) => placeInLine(c, false))
   .get('/fairness', async (c) => {
-    const { eventId, document } = await queuedEvent(c);
-    const fairness = await c.env.WAITING_ROOM.getByName(eventId).fairness(queueSettingsOf(document.event, document.version));
+    const { eventId, header } = await queuedEvent(c);
+    const fairness = await c.env.WAITING_ROOM.getByName(eventId).fairness(queueSettingsOf(header.event, header.version));
     c.header('Cache-Control', 'no-store');
     return c.json({
       ...fairness,

@@ -3,12 +3,12 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { parseId } from '../validation';
 import { MAX_LAST_EVENT_ID_LENGTH } from '../durable/seat-stream';
-import { visibleEventDocument } from './events';
+import { visibleEventHeader } from './events';
 
 /** Mounted at /api/events/:eventId/seats. */
 export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
   const eventId = parseId(c.req.param('eventId'), 'event');
-  await visibleEventDocument(c, eventId);
+  await visibleEventHeader(c, eventId);
 
   // A browser's EventSource sends Last-Event-ID itself when it reconnects; a page that opens a
   // new EventSource can only pass what it last saw in the query. Anything malformed means "none".

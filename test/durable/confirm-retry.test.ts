@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
-import { eventDocumentKey } from '../../src/routes/events';
+import { eventDocumentKey, eventHeaderKey } from '../../src/routes/events';
 import { purge } from '../../src/lib/edge-cache';
 import { adminToken, api, createEvent, env, signUp } from '../helpers';
 import { browsingBuyer } from '../faults';
@@ -184,8 +184,8 @@ describe('a confirmation Postgres cannot take yet', () => {
   it('is answered without seat names, not with an error, when the catalog cannot be read either', async () => {
     const { eventId, ticketId, bookingId, buyer } = await heldSeat();
     const lock = env.TICKET_LOCK.getByName(eventId);
-    // Holds outlast the catalog's edge TTL, so by the time of payment the copy is often gone.
-    await purge(eventDocumentKey(eventId));
+    // Holds outlast the catalog's edge TTL, so by the time of payment the copies are often gone.
+    await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId))]);
 
     const booking = await payWhileDown(eventId, bookingId, buyer.token);
     expect(booking).toMatchObject({ bookingId, status: 'confirmed', ticketIds: [ticketId] });
@@ -202,7 +202,7 @@ describe('a confirmation Postgres cannot take yet', () => {
     const buyer = await browsingBuyer();
     // A booking id of a real event whose TicketLock has never run: it would have to load from Postgres.
     const bookingId = `${eventId.replace(/-/g, '')}${crypto.randomUUID().replace(/-/g, '')}`;
-    await purge(eventDocumentKey(eventId));
+    await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId))]);
     await setDatabaseDown(true);
 
     const response = await api(`/api/bookings/${bookingId}`, { token: buyer.token });

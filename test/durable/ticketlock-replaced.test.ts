@@ -8,9 +8,9 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
-import { loadEventDocument } from '../../src/db/catalog';
+import { loadEventDocument, loadEventHeader } from '../../src/db/catalog';
 import { cachedJson } from '../../src/lib/edge-cache';
-import { CATALOG_TTL_SECONDS, eventDocumentKey } from '../../src/routes/events';
+import { CATALOG_TTL_SECONDS, eventDocumentKey, eventHeaderKey } from '../../src/routes/events';
 import { adminToken, api, createEvent, env, TestClock, ticketIdsOf } from '../helpers';
 import { browsingBuyer, clearFaults, faults, observer, setDelay, sleep, STALL_MS } from '../faults';
 
@@ -80,6 +80,7 @@ describe('a TicketLock replaced mid-request (storage kept)', () => {
     // The event page in the edge cache, its TicketLock not yet started: the holds below reach it first.
     const document = await cachedJson({ waitUntil: () => {} }, eventDocumentKey(eventId), CATALOG_TTL_SECONDS, () => withDb(observer, (db) => loadEventDocument(db, eventId)));
     const seat = document!.tickets[0]!.id;
+    await cachedJson({ waitUntil: () => {} }, eventHeaderKey(eventId), CATALOG_TTL_SECONDS, () => withDb(observer, (db) => loadEventHeader(db, eventId)));
     await until(async () => (await caches.default.match(eventDocumentKey(eventId))) !== undefined, (cached) => cached, 'the cached event page');
     const buyers = await Promise.all(Array.from({ length: 4 }, () => browsingBuyer()));
 

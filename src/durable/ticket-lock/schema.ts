@@ -113,6 +113,8 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS bookings_open_expiry ON bookings(expires_at) WHERE status IN ('pending', 'paying');
     CREATE INDEX IF NOT EXISTS bookings_write_due ON bookings(next_retry_at) WHERE write_pending = 1;
   `);
+  // A hold's ticket limit counts the buyer's purchases by index, not by a scan of the venue's tickets.
+  sql.exec(`CREATE INDEX IF NOT EXISTS tickets_sold_to_user ON tickets(sold_to_user) WHERE sold_to_user IS NOT NULL`);
   // The alarm trims expired keys oldest first; claims never scan them.
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }
