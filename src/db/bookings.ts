@@ -93,7 +93,11 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
   const rows = (await db.execute(sql`
     select b.id, b.event_id, b.user_id, b.status, b.total_cents, b.currency, b.confirmed_at,
            array_agg(bt.ticket_id::text order by t.position) as ticket_ids,
-           array_agg(bt.price_cents order by t.position) as ticket_prices
+           array_agg(bt.price_cents order by t.position) as ticket_prices,
+           array_agg(t.position order by t.position) as positions,
+           array_agg(t.section order by t.position) as sections,
+           array_agg(t.row order by t.position) as row_names,
+           array_agg(t.seat order by t.position) as seat_numbers
     from bookings b
     join booking_tickets bt on bt.booking_id = b.id
     join tickets t on t.id = bt.ticket_id
@@ -102,6 +106,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
     order by b.created_at desc, b.id
     limit ${MY_BOOKINGS_LIMIT}`)).rows as Array<{
     id: string; event_id: string; user_id: string; status: string; total_cents: number; currency: string; confirmed_at: string | Date; ticket_ids: string[]; ticket_prices: number[];
+    positions: number[]; sections: string[]; row_names: string[]; seat_numbers: number[];
   }>;
   return rows.map((row) => {
     const confirmedAt = new Date(row.confirmed_at).toISOString();
@@ -112,6 +117,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
       status: row.status === 'confirmed' ? 'confirmed' : 'cancelled',
       ticketIds: row.ticket_ids,
       ticketPriceCents: row.ticket_prices.map(Number),
+      ticketSeats: row.positions.map((position, i) => ({ seatIndex: Number(position) - 1, section: row.sections[i]!, row: row.row_names[i]!, seat: Number(row.seat_numbers[i]) })),
       totalCents: Number(row.total_cents),
       currency: row.currency,
       expiresAt: confirmedAt,

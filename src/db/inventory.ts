@@ -7,21 +7,53 @@ import { bookings, events, tickets } from './schema';
 export interface EventInventory {
   /** Null when Postgres has no such event. */
   status: 'draft' | 'published' | 'cancelled' | null;
-  tickets: Array<{ id: string; priceCents: number; currency: string; bookingId: string | null; userId: string | null }>;
+  tickets: Array<{ id: string; priceCents: number; currency: string; bookingId: string | null; userId: string | null } & TicketPlace>;
+}
+
+/** Where a ticket is: its seat index in the seat map (position − 1) and its seat's name. */
+export interface TicketPlace {
+  seatIndex: number;
+  section: string;
+  row: string;
+  seat: number;
 }
 
 /** Every ticket of the event with the booking and buyer it is sold to, if any (one query: a load waits on it). */
 export async function eventInventory(db: Database, eventId: string): Promise<EventInventory> {
   const rows = await db
-    .select({ status: events.status, id: tickets.id, priceCents: tickets.priceCents, currency: tickets.currency, bookingId: tickets.bookingId, userId: bookings.userId })
+    .select({
+      status: events.status,
+      id: tickets.id,
+      priceCents: tickets.priceCents,
+      currency: tickets.currency,
+      bookingId: tickets.bookingId,
+      userId: bookings.userId,
+      position: tickets.position,
+      section: tickets.section,
+      row: tickets.row,
+      seat: tickets.seat,
+    })
     .from(events)
     .leftJoin(tickets, eq(tickets.eventId, events.id))
     .leftJoin(bookings, eq(bookings.id, tickets.bookingId))
     .where(eq(events.id, eventId));
   return {
     status: rows[0]?.status ?? null,
-    tickets: rows.flatMap(({ id, priceCents, currency, bookingId, userId }) => (id !== null && priceCents !== null && currency !== null ? [{ id, priceCents, currency, bookingId, userId }] : [])),
+    tickets: rows.flatMap(({ id, priceCents, currency, bookingId, userId, position, section, row, seat }) =>
+      id !== null && priceCents !== null && currency !== null && position !== null && section !== null && row !== null && seat !== null
+        ? [{ id, priceCents, currency, bookingId, userId, seatIndex: position - 1, section, row, seat }]
+        : [],
+    ),
   };
+}
+
+/** Where each ticket of the event is, for a TicketLock that loaded before it kept seat indexes. */
+export async function eventTicketPlaces(db: Database, eventId: string): Promise<Array<{ id: string } & TicketPlace>> {
+  const rows = await db
+    .select({ id: tickets.id, position: tickets.position, section: tickets.section, row: tickets.row, seat: tickets.seat })
+    .from(tickets)
+    .where(eq(tickets.eventId, eventId));
+  return rows.map(({ id, position, section, row, seat }) => ({ id, seatIndex: position - 1, section, row, seat }));
 }
 
 /** The event's current prices and status, after an organizer changed them. */

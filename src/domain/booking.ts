@@ -3,6 +3,13 @@
 
 export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
 
+export interface TicketSeat {
+  seatIndex: number;
+  section: string;
+  row: string;
+  seat: number;
+}
+
 export interface BookingState {
   bookingId: string;
   eventId: string;
@@ -11,6 +18,11 @@ export interface BookingState {
   ticketIds: string[];
   /** What each ticket (in the order of ticketIds) costs this booking: its price when the hold was taken. */
   ticketPriceCents: number[];
+  /**
+   * Where each ticket (in the order of ticketIds) is, when known: its seat index and seat name. Absent,
+   * or null for a ticket, where the teller did not know it (a TicketLock that has not relearnt it).
+   */
+  ticketSeats?: Array<TicketSeat | null>;
   totalCents: number;
   currency: string;
   expiresAt: string;

@@ -1,7 +1,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
-import { eventInventory, eventPrices } from '../db/inventory';
+import { eventInventory, eventPrices, eventTicketPlaces } from '../db/inventory';
 import { assertServesEvent } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
 import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
@@ -11,8 +11,10 @@ import { Admissions } from './ticket-lock/admissions';
 import { BookingRows, holdIsLive } from './ticket-lock/booking-rows';
 import { ConfirmationWrites } from './ticket-lock/confirmation-writes';
 import { paymentProviderFor } from '../payments';
-import { SeatStreamHub } from './seat-stream';
+import { SeatStreamHub, type StreamFormat } from './seat-stream';
 import { SeatLog } from './ticket-lock/seat-log';
+import { SeatPlaces } from './ticket-lock/seat-places';
+import { AvailabilityMap, type PackedStatuses } from './ticket-lock/availability';
 import { newBookingId, type BookingState } from '../domain/booking';
 import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
@@ -39,6 +41,10 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly admissions: Admissions;
   private readonly rows: BookingRows;
   private loading: Promise<void> | null = null;
+  private relearning: Promise<void> | null = null;
+  private readonly places: SeatPlaces;
+  /** Every seat's status, 2 bits a seat, kept in memory (GET …/availability and compact streams). */
+  private readonly availability: AvailabilityMap;
   private readonly writes: ConfirmationWrites;
   private readonly seatLog: SeatLog;
   /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
@@ -52,12 +58,18 @@ export class TicketLock extends DurableObject<Bindings> {
     this.attempts = new PaymentAttempts(this.sql);
     this.admissions = new Admissions(this.sql);
     this.rows = new BookingRows(this.sql);
-    this.seatLog = new SeatLog(this.sql, () => this.seatStream.changed());
+    this.places = new SeatPlaces(this.sql);
+    this.availability = new AvailabilityMap(this.sql);
+    this.seatLog = new SeatLog(this.sql, (seatIndex, status) => {
+      this.availability.set(seatIndex, status);
+      this.seatStream.changed();
+    });
     this.seatStream = new SeatStreamHub({
       epoch: () => this.seatLog.epoch(),
       version: () => this.seatLog.version(),
       changesAfter: (version) => this.seatLog.changesAfter(version),
       snapshot: () => this.seatLog.snapshot(Date.now()),
+      compactSnapshot: () => this.availability.read(Date.now()),
     });
     this.writes = new ConfirmationWrites({
       sql: this.sql,
@@ -92,47 +104,72 @@ export class TicketLock extends DurableObject<Bindings> {
     return { held, sold, total };
   }
 
-  /** All or nothing: every ticket is held for this user until the returned expiry, or none is. */
+  /**
+   * Every seat's status, packed (API.md, availability). Holds that ran out end first, as the alarm
+   * ends them, so the array and the seat log agree; then the work is the encoding, once per version.
+   */
+  async seatAvailability(eventId: string): Promise<PackedStatuses & { version: number }> {
+    await this.ensurePlaces(eventId);
+    this.expireDueHolds(Date.now());
+    return { version: this.seatLog.version(), ...this.availability.read(Date.now()) };
+  }
+
+  /**
+   * All or nothing: every ticket is held for this user until the returned expiry, or none is.
+   * Tickets are named by id, or by seat index (`seats`, mapped here, where the index is known).
+   */
   async holdSeats(input: {
     eventId: string;
     userId: string;
-    ticketIds: string[];
+    ticketIds?: string[];
+    seats?: number[];
     ttlSeconds: number;
     maxTicketsPerUser: number;
     /** The waiting room's admission the request carried, when the event's queue is on. */
     admissionId?: string;
   }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
+    if (input.seats) await this.ensurePlaces(input.eventId);
+    // No await from here on.
+    let ticketIds = input.ticketIds ?? [];
+    if (input.seats) {
+      const found = this.places.ticketIdsAt(input.seats);
+      if (found.unknown.length) return { ok: false, reason: 'unknown_seats', seats: found.unknown };
+      ticketIds = found.ticketIds;
+    }
     const now = Date.now();
-    const known = this.rows.tickets(input.ticketIds);
-    const unknown = input.ticketIds.filter((id) => !known.has(id));
+    const known = this.rows.tickets(ticketIds);
+    const unknown = ticketIds.filter((id) => !known.has(id));
     if (unknown.length) return { ok: false, reason: 'unknown_tickets', ticketIds: unknown };
     if (this.eventCancelled()) return { ok: false, reason: 'event_cancelled' };
     if (input.admissionId && this.admissions.isEnded(input.admissionId)) {
       return { ok: false, reason: 'admission_used' };
     }
 
-    const taken = input.ticketIds.filter((id) => {
+    const taken = ticketIds.filter((id) => {
       if (known.get(id)!.sold_to_booking) return true;
       return this.sql.exec(`SELECT 1 FROM holds WHERE ticket_id = ? AND expires_at > ?`, id, now).toArray().length > 0;
     });
-    if (taken.length) return { ok: false, reason: 'tickets_unavailable', ticketIds: taken };
+    if (taken.length) {
+      const seats = input.seats && input.seats.filter((_, i) => taken.includes(ticketIds[i]!));
+      return { ok: false, reason: 'tickets_unavailable', ticketIds: taken, ...(seats ? { seats } : {}) };
+    }
 
     const owned = this.rows.ticketsOwnedBy(input.userId, now);
-    if (owned + input.ticketIds.length > input.maxTicketsPerUser) {
+    if (owned + ticketIds.length > input.maxTicketsPerUser) {
       return { ok: false, reason: 'ticket_limit', limit: input.maxTicketsPerUser, owned };
     }
 
     const bookingId = newBookingId(input.eventId);
     const expiresAt = now + input.ttlSeconds * 1000;
-    const totalCents = input.ticketIds.reduce((sum, id) => sum + Number(known.get(id)!.price_cents), 0);
-    const currency = String(known.get(input.ticketIds[0]!)!.currency);
+    const totalCents = ticketIds.reduce((sum, id) => sum + Number(known.get(id)!.price_cents), 0);
+    const currency = String(known.get(ticketIds[0]!)!.currency);
     this.sql.exec(
       `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at, max_tickets_per_user) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
       bookingId, input.userId, expiresAt, totalCents, currency, now, input.maxTicketsPerUser,
     );
     if (input.admissionId) this.admissions.record(input.admissionId, input.userId, bookingId);
-    for (const ticketId of input.ticketIds) {
+    for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id, price_cents) VALUES (?, ?, ?)`, bookingId, ticketId, known.get(ticketId)!.price_cents);
       // An expired hold on this seat is simply replaced.
       this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
@@ -331,9 +368,14 @@ export class TicketLock extends DurableObject<Bindings> {
    * `lastEventId` missed, then every change, batched. The subscription starts at the version the
    * first frame shows, with no await between them.
    */
-  async openSeatStream(eventId: string, lastEventId: string | null): Promise<ReadableStream<Uint8Array> | null> {
+  async openSeatStream(eventId: string, lastEventId: string | null, format: StreamFormat = 'full'): Promise<ReadableStream<Uint8Array> | null> {
     await this.ensureLoaded(eventId);
-    return this.seatStream.open(lastEventId);
+    if (format === 'compact') {
+      await this.ensurePlaces(eventId);
+      // The compact snapshot is the availability array: holds due end first (see seatAvailability).
+      this.expireDueHolds(Date.now());
+    }
+    return this.seatStream.open(lastEventId, format);
   }
 
   /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */
@@ -345,10 +387,7 @@ export class TicketLock extends DurableObject<Bindings> {
       this.armAlarm();
       return;
     }
-    const expired = this.sql
-      .exec<{ booking_id: string; status: string }>(`SELECT booking_id, status FROM bookings WHERE status IN ('pending', 'paying') AND expires_at <= ?`, now)
-      .toArray();
-    for (const booking of expired) this.endHold(booking.booking_id, 'expired', now);
+    this.expireDueHolds(now);
 
     for (const booking_id of this.writes.due(now)) {
       const outcome = await this.writes.write(eventId, booking_id);
@@ -375,6 +414,14 @@ export class TicketLock extends DurableObject<Bindings> {
     } catch (error) {
       console.warn(`waiting room of ${eventId} not told about booking ${bookingId}`, error);
     }
+  }
+
+  /** Ends the holds whose time is up (by the partial index of open bookings: usually none to read). */
+  private expireDueHolds(now: number): void {
+    const expired = this.sql
+      .exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE status IN ('pending', 'paying') AND expires_at <= ?`, now)
+      .toArray();
+    for (const booking of expired) this.endHold(booking.booking_id, 'expired', now);
   }
 
   private endHold(bookingId: string, status: 'cancelled' | 'expired', now: number): void {
@@ -465,12 +512,36 @@ export class TicketLock extends DurableObject<Bindings> {
     this.learnEventStatus(inventory.status, Date.now());
     for (const ticket of inventory.tickets) {
       this.sql.exec(
-        `INSERT OR REPLACE INTO tickets (ticket_id, price_cents, currency, sold_to_booking, sold_to_user) VALUES (?, ?, ?, ?, ?)`,
-        ticket.id, ticket.priceCents, ticket.currency, ticket.bookingId, ticket.userId,
+        `INSERT OR REPLACE INTO tickets (ticket_id, price_cents, currency, sold_to_booking, sold_to_user, seat_index, section, row_name, seat_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        ticket.id, ticket.priceCents, ticket.currency, ticket.bookingId, ticket.userId, ticket.seatIndex, ticket.section, ticket.row, ticket.seat,
       );
     }
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_id', ?), ('loaded_from_postgres', '1')`, eventId);
+    this.places.markLearnt();
+    this.availability.reset();
     // The seat stream's old change log means nothing now.
     this.seatLog.restart();
+  }
+
+  /**
+   * The tickets' seat indexes and names, for objects loaded before they were kept: read from
+   * Postgres once and written over the tickets this object has. Other requests run during the
+   * read (holds, sales); the flag is checked again after it, and the writes, the flag and the
+   * reset of what was built on the old places follow with no await between.
+   */
+  private async ensurePlaces(eventId: string): Promise<void> {
+    await this.ensureLoaded(eventId);
+    if (this.places.learnt()) return;
+    this.relearning ??= (async () => {
+      const places = await withDb(this.env, (db) => eventTicketPlaces(db, eventId));
+      if (this.places.learnt()) return;
+      this.places.relearn(places);
+      this.availability.reset();
+      // Changes logged so far carry no seat index: compact streams start from a snapshot.
+      this.seatLog.restart();
+    })().finally(() => {
+      this.relearning = null;
+    });
+    return this.relearning;
   }
 }

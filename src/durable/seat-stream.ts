@@ -13,7 +13,18 @@ export interface SeatChange {
 
 export interface LoggedChange extends SeatChange {
   version: number;
+  /** The seat's index in the seat map; null (or absent) when the change was logged before it was known. */
+  seatIndex?: number | null;
 }
+
+/**
+ * `full`: API.md's frames, seats named by ticket id. `compact` (`?format=compact`): the snapshot is the
+ * availability encoding and changes are `[seatIndex, status code]` pairs, a few bytes a seat.
+ */
+export type StreamFormat = 'full' | 'compact';
+
+/** The status codes of the availability encoding (src/durable/ticket-lock/availability.ts). */
+const STATUS_CODES: Record<SeatState, number> = { available: 0, reserved: 1, booked: 2 };
 
 /** What the hub needs from the TicketLock; every call is a synchronous read of its storage. */
 export interface SeatLog {
@@ -25,6 +36,8 @@ export interface SeatLog {
   changesAfter(version: number): LoggedChange[] | null;
   /** Every ticket of the event with its status now. */
   snapshot(): SeatChange[];
+  /** Every seat's status now, packed as the availability resource packs it (for compact streams). */
+  compactSnapshot?(): { seatCount: number; statuses: string };
 }
 
 /** A burst of changes (many seats, many concurrent holds) goes out as one frame per watcher. */
@@ -61,6 +74,21 @@ export function parseEventId(raw: string | null | undefined): { epoch: string; v
   return Number.isSafeInteger(version) ? { epoch: match[1]!, version } : null;
 }
 
+/** The latest status of each seat that changed, by seat index, as `[seatIndex, code]` pairs. */
+export function coalesceCompact(changes: Iterable<LoggedChange>): Array<[number, number]> {
+  const latest = new Map<number, number>();
+  for (const change of changes) {
+    if (change.seatIndex === null || change.seatIndex === undefined) continue;
+    latest.delete(change.seatIndex);
+    latest.set(change.seatIndex, STATUS_CODES[change.status]);
+  }
+  return [...latest];
+}
+
+function changesData(format: StreamFormat, version: number, changes: LoggedChange[]) {
+  return { version, changes: format === 'compact' ? coalesceCompact(changes) : coalesce(changes) };
+}
+
 /** The latest status of each ticket that changed, in the order of their latest changes. */
 export function coalesce(changes: Iterable<LoggedChange>): SeatChange[] {
   const latest = new Map<string, SeatState>();
@@ -82,6 +110,7 @@ const KEEP_ALIVE = encoder.encode(': keep-alive\n\n');
 interface Watcher {
   writer: WritableStreamDefaultWriter<ArrayBuffer | ArrayBufferView>;
   epoch: string;
+  format: StreamFormat;
   /** The version this watcher has been sent everything up to. */
   seen: number;
   /** Bytes written that the client has not taken yet. */
@@ -112,7 +141,7 @@ export class SeatStreamHub {
    * A new stream: a snapshot, or what a reconnecting client missed since its Last-Event-ID (nothing
    * at all when it missed nothing), then every later change. Null when it serves as many as it may.
    */
-  open(lastEventId: string | null): ReadableStream<Uint8Array> | null {
+  open(lastEventId: string | null, format: StreamFormat = 'full'): ReadableStream<Uint8Array> | null {
     if (this.watchers.size >= (this.timing.maxWatchers ?? MAX_WATCHERS)) return null;
     const epoch = this.log.epoch();
     const version = this.log.version();
@@ -120,14 +149,17 @@ export class SeatStreamHub {
     const missed = resume && resume.epoch === epoch ? this.log.changesAfter(resume.version) : null;
     const id = formatEventId(epoch, version);
     let first: Uint8Array | null = null;
-    if (missed === null) first = frame('snapshot', id, { version, tickets: this.log.snapshot() });
-    else if (missed.length) first = frame('seats', id, { version, changes: coalesce(missed) });
+    if (missed === null) {
+      const snapshot = format === 'compact' ? { version, ...this.log.compactSnapshot!() } : { version, tickets: this.log.snapshot() };
+      first = frame('snapshot', id, snapshot);
+    } else if (missed.length) first = frame('seats', id, changesData(format, version, missed));
 
     // Workers RPC carries byte streams only: an IdentityTransformStream is one.
     const { readable, writable } = new IdentityTransformStream();
     const watcher: Watcher = {
       writer: writable.getWriter(),
       epoch,
+      format,
       seen: version,
       backlog: 0,
       backlogLimit: this.timing.maxBacklogBytes + (first?.byteLength ?? 0),
@@ -171,10 +203,13 @@ export class SeatStreamHub {
         for (const watcher of watchers) this.drop(watcher);
         continue;
       }
-      const bytes = frame('seats', id, { version, changes: coalesce(changes) });
+      // One encoding per format, shared by every watcher of the group.
+      const bytes = new Map<StreamFormat, Uint8Array>();
       for (const watcher of watchers) {
+        let encoded = bytes.get(watcher.format);
+        if (!encoded) bytes.set(watcher.format, (encoded = frame('seats', id, changesData(watcher.format, version, changes))));
         watcher.seen = version;
-        this.send(watcher, bytes);
+        this.send(watcher, encoded);
       }
     }
   }

@@ -8,6 +8,8 @@ import { loginBody, signupBody } from '../routes/auth';
 import { searchQuery } from '../routes/events';
 import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../routes/admin';
 import { holdBody, payBody } from '../routes/bookings';
+import { seatmapQuery } from '../routes/seatmap';
+import { seatStreamQuery } from '../routes/seats';
 import * as responses from './responses';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -113,17 +115,32 @@ export const operations: Operation[] = [
     answers: { 200: { description: 'The event.', schema: responses.eventView, headers: { ETag: 'Weak validator.' } }, 304: { description: 'Not modified.' }, 404: notFound },
   },
   {
-    method: 'get', path: '/api/events/{eventId}/seatmap', tag: 'catalog', summary: 'The seat layout to draw, without statuses.', access: 'public', pathParams: eventId,
-    planned: true, answers: { 200: { description: '{ eventId, version, currency, seatCount, sections }' }, 404: notFound },
+    method: 'get', path: '/api/events/{eventId}/seatmap', tag: 'catalog', summary: 'The seat layout to draw, without statuses.', access: 'optional', pathParams: eventId,
+    query: seatmapQuery, headers: { 'If-None-Match': 'An ETag from an earlier answer.' },
+    description:
+      'Seat index: seats are numbered 0…seatCount−1 in the order sections, rows, seat numbers, as listed; the compact resources name seats by it. ' +
+      'Without `v`: `Cache-Control: public, max-age=60`. With the current `v`: immutable for a year. Drafts are visible to admins only.',
+    answers: {
+      200: { description: 'The seat map.', schema: responses.seatmapResponse, headers: { ETag: 'The version, quoted.' } },
+      304: { description: 'Not modified.' }, 400: badRequest, 404: 'not_found: no such event, or `v` is not the current version (not cached).',
+    },
   },
   {
-    method: 'get', path: '/api/events/{eventId}/availability', tag: 'catalog', summary: 'Seat statuses, 2 bits per seat (base64).', access: 'public', pathParams: eventId,
-    planned: true, answers: { 200: { description: '{ eventId, version, seatmapVersion, seatCount, statuses }' }, 404: notFound },
+    method: 'get', path: '/api/events/{eventId}/availability', tag: 'catalog', summary: 'Seat statuses, 2 bits per seat (base64).', access: 'optional', pathParams: eventId,
+    headers: { 'If-None-Match': 'An ETag from an earlier answer.' },
+    description: 'At most 2 s stale (`Cache-Control: public, max-age=1`). 80,000 seats: 20,000 bytes, 26,668 characters of base64. Drafts are visible to admins only.',
+    answers: { 200: { description: 'The statuses.', schema: responses.availabilityResponse, headers: { ETag: 'Weak validator.' } }, 304: { description: 'Not modified.' }, 404: notFound },
   },
   {
     method: 'get', path: '/api/events/{eventId}/seats/stream', tag: 'live', summary: 'Live seat status (server-sent events).', access: 'optional', pathParams: eventId,
+    query: seatStreamQuery,
     headers: { 'Last-Event-ID': 'Resume after this event id (`<epoch>-<version>`); `?lastEventId=` does the same.' },
-    answers: { 200: { description: '`event: snapshot`, then `event: seats` frames.', contentType: 'text/event-stream' }, 404: notFound, 503: 'unavailable: too many watchers (with Retry-After).' },
+    description:
+      '`?format=compact`: the snapshot is `{ version, seatCount, statuses }` (the availability encoding) and change frames `{ version, changes: [[seatIndex, status], …] }` with its numeric statuses. Any other `format` is 400.',
+    answers: {
+      200: { description: '`event: snapshot`, then `event: seats` frames.', contentType: 'text/event-stream' }, 400: badRequest, 404: notFound,
+      503: 'unavailable: too many watchers (with Retry-After).',
+    },
   },
 
   // Waiting room
@@ -167,12 +184,12 @@ export const operations: Operation[] = [
     method: 'post', path: '/api/bookings/{id}', tag: 'bookings', summary: 'Hold tickets (and optionally pay at once).', access: 'user', body: holdBody,
     pathParams: { id: 'The event\'s id.' },
     headers: { 'Idempotency-Key': '1–255 visible ASCII characters: a retry with the same key and body gets the first answer.', 'X-Queue-Token': 'The waiting room\'s admission token, while the event\'s queue is on.' },
-    description: 'All or nothing: every ticket is held for the caller, or none.',
+    description: 'All or nothing: every ticket is held for the caller, or none. Name the tickets by `ticketIds` or by `seats` (seat indexes of the seat map), exactly one; an answer to `seats` carries them too.',
     answers: {
       201: { description: 'Held (`pending`) or, with paymentDetails, paid (`confirmed`).', schema: responses.bookingJson },
       202: { description: 'The payment is still processing: `pending`, seats held until it settles.', schema: responses.bookingJson },
       400: badRequest, 402: 'payment_declined: every ticket released.', 403: 'queue_required, or forbidden before the sale opens.', 404: notFound,
-      409: 'tickets_unavailable (details.ticketIds), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
+      409: 'tickets_unavailable (details.ticketIds, and details.seats for a hold by seats), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
     },
   },
   {

@@ -93,6 +93,30 @@ export const eventView = z.object({
   ),
 });
 
+export const seatmapResponse = z.object({
+  eventId: id,
+  version: z.string().describe('A hash of the layout and prices; GET …/seatmap?v=<version> is immutable.'),
+  currency,
+  seatCount: z.number().int(),
+  sections: z.array(
+    z.object({
+      name: z.string(),
+      priceCents: cents,
+      rows: z.array(z.object({ name: z.string(), seats: z.number().int().describe('Seats in the row, numbered from 1.') })),
+    }),
+  ),
+});
+
+export const availabilityResponse = z.object({
+  eventId: id,
+  version: z.number().int().describe('The seat status version (grows with every change).'),
+  seatmapVersion: z.string(),
+  seatCount: z.number().int(),
+  statuses: z
+    .string()
+    .describe('Standard base64 of 2 bits per seat: seat i is bits 2*(i%4)…2*(i%4)+1 of byte floor(i/4), low bits first; 0 available, 1 reserved, 2 booked, 3 not for sale.'),
+});
+
 export const searchResponse = z.object({
   events: z.array(
     z.object({

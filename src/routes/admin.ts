@@ -11,6 +11,7 @@ import { queueSettingsOf } from '../queue/settings';
 import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, updateEvent, venueSectionNames } from '../db/organizer';
 import { purge } from '../lib/edge-cache';
 import { eventDocumentKey, eventHeaderKey } from './events';
+import { seatmapKey } from './seatmap';
 import { canonicalId, parseBody, parseId, text } from '../validation';
 import { readScannedCode, type TicketClaims } from '../tickets/codes';
 
@@ -200,7 +201,7 @@ export const adminRoutes = new Hono<AppEnv>()
     });
     if (!updated) throw notFound('event');
     // Other data centres see the edit when their copy expires (CATALOG_TTL_SECONDS).
-    await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId))]);
+    await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId)), purge(seatmapKey(eventId))]);
     // Prices for holds from now on, and whether the event is on sale at all (a cancelled one takes no payment).
     if (body.prices || body.currency || body.status) await c.env.TICKET_LOCK.getByName(eventId).refreshEvent(eventId);
     // Settings change live: the room drops its copy for this newer one at once.

@@ -15,18 +15,40 @@ import { rotatingCode, rotationSecondsLeft, ticketCode } from '../tickets/codes'
 
 const paymentDetails = z.object({ paymentMethodId: z.string().trim().min(1).max(200) });
 
-export const holdBody = z.object({
-  ticketIds: z
-    .array(canonicalId('must be a ticket id'))
-    .min(1, 'choose at least one ticket')
-    .max(10, 'at most 10 tickets per booking')
-    .refine((ids) => new Set(ids).size === ids.length, 'tickets must be distinct'),
-  paymentDetails: paymentDetails.optional(),
-});
+/** The largest seat index taken at all (API.md's venues stop at 100 000 seats); an index the event lacks is refused by its TicketLock. */
+const MAX_SEAT_INDEX = 1_000_000;
+
+export const holdBody = z
+  .object({
+    ticketIds: z
+      .array(canonicalId('must be a ticket id'))
+      .min(1, 'choose at least one ticket')
+      .max(10, 'at most 10 tickets per booking')
+      .refine((ids) => new Set(ids).size === ids.length, 'tickets must be distinct')
+      .optional(),
+    seats: z
+      .array(z.number().int('must be a whole number').min(0, 'must not be negative').max(MAX_SEAT_INDEX, 'is not a seat of this event'))
+      .min(1, 'choose at least one seat')
+      .max(10, 'at most 10 tickets per booking')
+      .refine((seats) => new Set(seats).size === seats.length, 'seats must be distinct')
+      .optional()
+      .describe('Instead of ticketIds: seat indexes of the seat map (GET /api/events/{eventId}/seatmap).'),
+    paymentDetails: paymentDetails.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.ticketIds === undefined) === (body.seats === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [body.ticketIds === undefined ? 'ticketIds' : 'seats'], message: 'name the tickets by ticketIds or by seats: exactly one of the two' });
+    }
+  })
+  // The rule above, as JSON Schema says it (the OpenAPI document).
+  .meta({ oneOf: [{ required: ['ticketIds'] }, { required: ['seats'] }] });
 
 export const payBody = z.object({ paymentDetails });
 
-/** A booking as API.md shows it; seat names come from the cached seat layout. */
+/**
+ * A booking as API.md shows it. Seat names come with the booking from its teller (the TicketLock,
+ * Postgres); `document` (the cached seat layout) only for tickets whose names it did not know.
+ */
 async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {
   const layout = new Map(document?.tickets.map((ticket) => [ticket.id, ticket]));
   const codes =
@@ -39,9 +61,9 @@ async function toBookingJson(env: Bindings, booking: BookingState, document: Eve
     eventId: booking.eventId,
     ticketIds: booking.ticketIds,
     tickets: booking.ticketIds.map((id, i) => {
-      const seat = layout.get(id);
+      const seat = booking.ticketSeats?.[i] ?? layout.get(id);
       // The price the ticket was held at, not what the event charges now.
-      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: booking.ticketPriceCents[i] ?? seat?.priceCents ?? null, code: codes?.[i] ?? null };
+      return { id, section: seat?.section ?? null, row: seat?.row ?? null, seat: seat?.seat ?? null, priceCents: booking.ticketPriceCents[i] ?? layout.get(id)?.priceCents ?? null, code: codes?.[i] ?? null };
     }),
     totalCents: booking.totalCents,
     currency: booking.currency,
@@ -49,6 +71,12 @@ async function toBookingJson(env: Bindings, booking: BookingState, document: Eve
     confirmedAt: booking.confirmedAt,
     refunded: booking.refunded,
   };
+}
+
+/** The catalog document, only when the booking does not name every ticket's seat itself (it is 11 MB at 80,000 seats). */
+function seatNamesFallback(c: Context<AppEnv>, booking: BookingState): Promise<EventDocument | null> {
+  const named = booking.ticketSeats?.length === booking.ticketIds.length && booking.ticketSeats.every((seat) => seat !== null);
+  return named ? Promise.resolve(null) : eventDocument(c, booking.eventId);
 }
 
 /** The booking, if it exists and the caller may see it; anything else is simply not found. */
@@ -142,13 +170,15 @@ export const bookingRoutes = new Hono<AppEnv>()
     if (body.paymentDetails) paymentProviderFor(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
     const admissionId = header.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
-    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
+    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, seats: body.seats, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
     if (!held.ok) {
       switch (held.reason) {
         case 'unknown_tickets':
           throw new ApiError(400, 'validation_failed', 'Some tickets are not tickets of this event.', held.ticketIds.map((id) => ({ field: 'ticketIds', message: `${id} is not a ticket of this event` })));
+        case 'unknown_seats':
+          throw new ApiError(400, 'validation_failed', 'Some seats are not seats of this event.', held.seats.map((seat) => ({ field: 'seats', message: `${seat} is not a seat index of this event` })));
         case 'tickets_unavailable':
-          throw new ApiError(409, 'tickets_unavailable', 'Some of those seats are held or sold by someone else.', { ticketIds: held.ticketIds });
+          throw new ApiError(409, 'tickets_unavailable', 'Some of those seats are held or sold by someone else.', { ticketIds: held.ticketIds, ...(held.seats ? { seats: held.seats } : {}) });
         case 'admission_used':
           throw new ApiError(403, 'queue_required', 'Your admission from the waiting room was used for a completed booking: join the queue again to buy more.');
         case 'ticket_limit':
@@ -160,7 +190,9 @@ export const bookingRoutes = new Hono<AppEnv>()
     const booking = body.paymentDetails
       ? await payForBooking(c, held.booking, body.paymentDetails.paymentMethodId, true)
       : held.booking;
-    return c.json(await toBookingJson(c.env, booking, await eventDocument(c, eventId)), body.paymentDetails && booking.status === 'pending' ? 202 : 201);
+    const json = await toBookingJson(c.env, booking, await seatNamesFallback(c, booking));
+    // The booking's tickets are in the order of the seats named.
+    return c.json(body.seats ? { ...json, seats: body.seats } : json, body.paymentDetails && booking.status === 'pending' ? 202 : 201);
   })
   .post('/:bookingId/pay', async (c) => {
     const body = await parseBody(c, payBody);
@@ -169,7 +201,7 @@ export const bookingRoutes = new Hono<AppEnv>()
     // The money is taken and the TicketLock has decided by now, so a catalog that cannot be read
     // (Postgres down with the edge copy expired) costs the answer its seat names, not a 500 that
     // tells the buyer to pay again.
-    const document = await eventDocument(c, paid.eventId).catch((error: unknown) => {
+    const document = await seatNamesFallback(c, paid).catch((error: unknown) => {
       console.warn(`seat names for booking ${paid.bookingId} unavailable`, error);
       return null;
     });
@@ -177,7 +209,7 @@ export const bookingRoutes = new Hono<AppEnv>()
   })
   .get('/:bookingId', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), true);
-    return c.json(await toBookingJson(c.env, booking, await eventDocument(c, booking.eventId)));
+    return c.json(await toBookingJson(c.env, booking, await seatNamesFallback(c, booking)));
   })
   .get('/:bookingId/tickets/:ticketId/rotating', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), false);
@@ -204,7 +236,7 @@ export const myBookingRoutes = new Hono<AppEnv>().get('/', async (c) => {
   const user = requireUser(c);
   const rows = await withDb(c.env, (db) => bookingsOfUser(db, user.id));
   const bookings = await Promise.all(
-    rows.map(async (booking) => toBookingJson(c.env, booking, await eventDocument(c, booking.eventId))),
+    rows.map(async (booking) => toBookingJson(c.env, booking, await seatNamesFallback(c, booking))),
   );
   return c.json({ bookings });
 });

@@ -1,20 +1,28 @@
 import { Hono } from 'hono';
+import { z } from 'zod';
 import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
-import { parseId } from '../validation';
+import { parseId, parseQuery } from '../validation';
 import { MAX_LAST_EVENT_ID_LENGTH } from '../durable/seat-stream';
 import { visibleEventHeader } from './events';
+
+export const seatStreamQuery = z.object({
+  format: z.enum(['compact']).optional().describe('compact: the snapshot is the availability encoding and changes are [seatIndex, status code] pairs.'),
+  lastEventId: z.string().optional().describe('Resume after this event id, as the Last-Event-ID header does.'),
+});
 
 /** Mounted at /api/events/:eventId/seats. */
 export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
   const eventId = parseId(c.req.param('eventId'), 'event');
+  // Only API.md's one format: a misspelt one is refused rather than silently sent the full frames.
+  const { format } = parseQuery(c, seatStreamQuery);
   await visibleEventHeader(c, eventId);
 
   // A browser's EventSource sends Last-Event-ID itself when it reconnects; a page that opens a
   // new EventSource can only pass what it last saw in the query. Anything malformed means "none".
   const raw = c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? null;
   const lastEventId = raw && raw.length <= MAX_LAST_EVENT_ID_LENGTH ? raw : null;
-  const stream = await c.env.TICKET_LOCK.getByName(eventId).openSeatStream(eventId, lastEventId);
+  const stream = await c.env.TICKET_LOCK.getByName(eventId).openSeatStream(eventId, lastEventId, format ?? 'full');
   if (!stream) {
     throw new ApiError(503, 'unavailable', 'Too many people are watching this seat map live; retry shortly, or reload the event page (its seat status is at most 2 seconds old).', undefined, { 'Retry-After': '10' });
   }

@@ -78,11 +78,13 @@ describe('GET /api/openapi.json', () => {
   it('takes request bodies from the schemas the routes validate with', async () => {
     const document = await fetchDocument();
     const hold = document.paths['/api/bookings/{id}']!.post!.requestBody!.content['application/json']!.schema as {
-      required: string[];
-      properties: { ticketIds: { minItems: number; maxItems: number } };
+      oneOf: Array<{ required: string[] }>;
+      properties: { ticketIds: { minItems: number; maxItems: number }; seats: { minItems: number; maxItems: number } };
     };
-    expect(hold.required).toEqual(['ticketIds']);
+    // Tickets by id or by seat index: exactly one of the two.
+    expect(hold.oneOf).toEqual([{ required: ['ticketIds'] }, { required: ['seats'] }]);
     expect(hold.properties.ticketIds).toMatchObject({ minItems: 1, maxItems: 10 });
+    expect(hold.properties.seats).toMatchObject({ minItems: 1, maxItems: 10, items: { type: 'integer', minimum: 0 } });
     const signup = document.paths['/api/auth/signup']!.post!.requestBody!.content['application/json']!.schema as {
       properties: { password: { minLength: number; maxLength: number } };
     };

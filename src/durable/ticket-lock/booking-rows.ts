@@ -1,6 +1,6 @@
 // Reads of the TicketLock's tickets, holds and bookings: what a booking is, what its seats are
 // doing and what a buyer already has. No writes.
-import { type BookingState, type BookingStatus } from '../../domain/booking';
+import { type BookingState, type BookingStatus, type TicketSeat } from '../../domain/booking';
 import type { BookingRow } from './types';
 
 export interface TicketRow {
@@ -35,14 +35,22 @@ export class BookingRows {
   }
 
   /** The booking's tickets at the prices they were held at (holds from before prices were kept: the ticket's price). */
-  ticketsOf(bookingId: string): Array<{ ticketId: string; priceCents: number }> {
+  ticketsOf(bookingId: string): Array<{ ticketId: string; priceCents: number; seat: TicketSeat | null }> {
     return this.sql
-      .exec<{ ticket_id: string; price_cents: number }>(
-        `SELECT bt.ticket_id, coalesce(bt.price_cents, t.price_cents) AS price_cents FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ? ORDER BY bt.rowid`,
+      .exec<{ ticket_id: string; price_cents: number; seat_index: number | null; section: string | null; row_name: string | null; seat_number: number | null }>(
+        `SELECT bt.ticket_id, coalesce(bt.price_cents, t.price_cents) AS price_cents, t.seat_index, t.section, t.row_name, t.seat_number
+         FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ? ORDER BY bt.rowid`,
         bookingId,
       )
       .toArray()
-      .map((row) => ({ ticketId: row.ticket_id, priceCents: row.price_cents }));
+      .map((row) => ({
+        ticketId: row.ticket_id,
+        priceCents: row.price_cents,
+        seat:
+          row.seat_index !== null && row.section !== null && row.row_name !== null && row.seat_number !== null
+            ? { seatIndex: row.seat_index, section: row.section, row: row.row_name, seat: row.seat_number }
+            : null,
+      }));
   }
 
   /** Live holds and purchases of the buyer at this event. */
@@ -77,6 +85,7 @@ export class BookingRows {
       status: expired ? 'expired' : row.status === 'paying' ? 'pending' : (row.status as BookingStatus),
       ticketIds: held.map((ticket) => ticket.ticketId),
       ticketPriceCents: held.map((ticket) => ticket.priceCents),
+      ticketSeats: held.map((ticket) => ticket.seat),
       totalCents: row.total_cents,
       currency: row.currency,
       expiresAt: new Date(Math.min(row.expires_at, 8.64e15)).toISOString(),

@@ -115,6 +115,16 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   `);
   // A hold's ticket limit counts the buyer's purchases by index, not by a scan of the venue's tickets.
   sql.exec(`CREATE INDEX IF NOT EXISTS tickets_sold_to_user ON tickets(sold_to_user) WHERE sold_to_user IS NOT NULL`);
+  // Each ticket's place in the seat map (API.md's seat index, Postgres position − 1) and its
+  // name, so compact seat resources and booking answers need no catalog document. Objects loaded
+  // before these columns relearn them once (TicketLock, meta 'seat_index_learnt').
+  addColumn(sql, 'tickets', 'seat_index', 'INTEGER');
+  addColumn(sql, 'tickets', 'section', 'TEXT');
+  addColumn(sql, 'tickets', 'row_name', 'TEXT');
+  addColumn(sql, 'tickets', 'seat_number', 'INTEGER');
+  sql.exec(`CREATE UNIQUE INDEX IF NOT EXISTS tickets_seat_index ON tickets(seat_index) WHERE seat_index IS NOT NULL`);
+  // The seat index of each logged change, for compact stream frames (null: logged before it was known).
+  addColumn(sql, 'changes', 'seat_index', 'INTEGER');
   // The alarm trims expired keys oldest first; claims never scan them.
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
 }

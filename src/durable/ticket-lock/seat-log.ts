@@ -9,16 +9,18 @@ const CHANGES_TRIM_EVERY = 1_000;
 export class SeatLog {
   constructor(
     private readonly sql: SqlStorage,
-    /** Told after every change (the seat stream batches them). */
-    private readonly changed: () => void,
+    /** Told after every change (the availability array follows it; the seat stream batches them). */
+    private readonly changed: (seatIndex: number | null, status: SeatChange['status']) => void,
   ) {}
 
   record(ticketId: string, status: SeatChange['status'], now: number): void {
     const version = this.version() + 1;
-    this.sql.exec(`INSERT INTO changes (version, ticket_id, status, at) VALUES (?, ?, ?, ?)`, version, ticketId, status, now);
+    // By primary key: one row, whatever the venue's size.
+    const seatIndex = this.sql.exec<{ seat_index: number | null }>(`SELECT seat_index FROM tickets WHERE ticket_id = ?`, ticketId).toArray()[0]?.seat_index ?? null;
+    this.sql.exec(`INSERT INTO changes (version, ticket_id, status, at, seat_index) VALUES (?, ?, ?, ?, ?)`, version, ticketId, status, now, seatIndex);
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('version', ?)`, String(version));
     if (version % CHANGES_TRIM_EVERY === 0) this.sql.exec(`DELETE FROM changes WHERE version <= ?`, version - CHANGES_KEPT);
-    this.changed();
+    this.changed(seatIndex, status);
   }
 
   version(): number {
@@ -58,10 +60,13 @@ export class SeatLog {
     const current = this.version();
     if (version >= current) return version === current ? [] : null;
     const rows = this.sql
-      .exec<{ version: number; ticket_id: string; status: SeatChange['status'] }>(`SELECT version, ticket_id, status FROM changes WHERE version > ? ORDER BY version`, version)
+      .exec<{ version: number; ticket_id: string; status: SeatChange['status']; seat_index: number | null }>(
+        `SELECT version, ticket_id, status, seat_index FROM changes WHERE version > ? ORDER BY version`,
+        version,
+      )
       .toArray();
     if (rows[0]?.version !== version + 1) return null;
-    return rows.map((row) => ({ version: row.version, id: row.ticket_id, status: row.status }));
+    return rows.map((row) => ({ version: row.version, id: row.ticket_id, status: row.status, seatIndex: row.seat_index }));
   }
 
   /** Every ticket as the event view shows it: a hold counts while unexpired, alarm or not. */

@@ -16,8 +16,11 @@ export interface HoldCounts {
 
 export type HoldOutcome =
   | { ok: true; booking: BookingState }
-  | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[] }
+  /** `seats`: the seat indexes of those tickets, when the hold named seats. */
+  | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[]; seats?: number[] }
   | { ok: false; reason: 'unknown_tickets'; ticketIds: string[] }
+  /** Seat indexes the event has no ticket at. */
+  | { ok: false; reason: 'unknown_seats'; seats: number[] }
   | { ok: false; reason: 'ticket_limit'; limit: number; owned: number }
   /** The waiting room's admission was already used up by a completed or cancelled booking. */
   | { ok: false; reason: 'admission_used' }
