@@ -2,6 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
+import { decodeStatuses } from '../../src/durable/ticket-lock/availability';
 import { adminToken, api, createEvent, env, signUp } from '../helpers';
 
 type Status = 'available' | 'reserved' | 'booked';
@@ -353,5 +354,82 @@ describe('GET /api/events/:eventId/seats/stream', () => {
     expect((await api(`/api/events/${draft.eventId}/seats/stream`, { token: customer.token })).status).toBe(404);
     const asAdmin = await watch(draft.eventId, { token: admin });
     expect((await asAdmin.next<Snapshot>()).data.tickets).toHaveLength(draft.ticketCount);
+  });
+});
+
+describe('GET /api/events/:eventId/seats/stream?format=compact', () => {
+  let admin: string;
+  beforeAll(async () => {
+    admin = await adminToken();
+  });
+
+  interface CompactSnapshot {
+    version: number;
+    seatCount: number;
+    statuses: string;
+  }
+  interface CompactDelta {
+    version: number;
+    changes: Array<[number, number]>;
+  }
+
+  it('opens with the availability encoding of every seat: { version, seatCount, statuses }', async () => {
+    const { eventId, ticketCount } = await createEvent(admin);
+    const tickets = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    await hold(buyer.token, eventId, [tickets[0]!], 'pm_card_visa');
+    await hold(buyer.token, eventId, [tickets[2]!]);
+
+    const stream = await watch(eventId, { query: '?format=compact' });
+    const snapshot = await stream.next<CompactSnapshot>();
+
+    expect(snapshot.event).toBe('snapshot');
+    expect(snapshot.data.seatCount).toBe(ticketCount);
+    expect(Object.keys(snapshot.data).sort()).toEqual(['seatCount', 'statuses', 'version']);
+    expect(decodeStatuses(snapshot.data.statuses, ticketCount).slice(0, 4)).toEqual([2, 0, 1, 0]);
+  });
+
+  it('sends changes as [seatIndex, status] pairs with the numeric statuses, the latest per seat', async () => {
+    const { eventId } = await createEvent(admin);
+    const tickets = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const stream = await watch(eventId, { query: '?format=compact' });
+    await stream.next<CompactSnapshot>();
+
+    const { bookingId } = await hold(buyer.token, eventId, [tickets[3]!, tickets[12]!]);
+    const held = await stream.next<CompactDelta>();
+    await pay(buyer.token, bookingId);
+    const sold = await stream.next<CompactDelta>();
+
+    expect(held.event).toBe('seats');
+    expect(new Map(held.data.changes)).toEqual(new Map([[3, 1], [12, 1]]));
+    expect(new Map(sold.data.changes)).toEqual(new Map([[3, 2], [12, 2]]));
+    expect(sold.data.version).toBeGreaterThan(held.data.version);
+  });
+
+  it('gives a compact client that reconnects what it missed, compact too', async () => {
+    const { eventId } = await createEvent(admin);
+    const tickets = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const first = await watch(eventId, { query: '?format=compact' });
+    const snapshot = await first.next<CompactSnapshot>();
+    await first.close();
+
+    const { bookingId } = await hold(buyer.token, eventId, [tickets[5]!]);
+    await release(buyer.token, bookingId);
+    const again = await watch(eventId, { query: '?format=compact', lastEventId: snapshot.id });
+    const missed = await again.next<CompactDelta>();
+
+    expect(missed.event).toBe('seats');
+    expect(missed.data.changes).toEqual([[5, 0]]);
+  });
+
+  it.each(['full', 'COMPACT', 'json', ''])('refuses format=%s with 400 validation_failed', async (format) => {
+    const { eventId } = await createEvent(admin);
+
+    const response = await api(`/api/events/${eventId}/seats/stream?format=${format}`);
+
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ error: { code: 'validation_failed', details: [{ field: 'format' }] } });
   });
 });
