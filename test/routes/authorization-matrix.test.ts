@@ -201,6 +201,10 @@ beforeAll(async () => {
     { operation: 'GET /api/events/search', cell: () => ({ path: '/api/events/search?keyword=matrix' }), expect: all(200) },
     { operation: 'GET /api/events/{eventId}', cell: () => ({ path: `/api/events/${event.eventId}` }), expect: all(200) },
     { operation: 'GET /api/events/{eventId}', cell: () => ({ path: `/api/events/${draft.eventId}` }), expect: { anonymous: 404, customer: 404, other: 404, admin: 200 } },
+    { operation: 'GET /api/events/{eventId}/seatmap', cell: () => ({ path: `/api/events/${event.eventId}/seatmap` }), expect: all(200) },
+    { operation: 'GET /api/events/{eventId}/seatmap', cell: () => ({ path: `/api/events/${draft.eventId}/seatmap` }), expect: { anonymous: 404, customer: 404, other: 404, admin: 200 } },
+    { operation: 'GET /api/events/{eventId}/availability', cell: () => ({ path: `/api/events/${event.eventId}/availability` }), expect: all(200) },
+    { operation: 'GET /api/events/{eventId}/availability', cell: () => ({ path: `/api/events/${draft.eventId}/availability` }), expect: { anonymous: 404, customer: 404, other: 404, admin: 200 } },
     { operation: 'GET /api/events/{eventId}/seats/stream', cell: () => ({ path: `/api/events/${event.eventId}/seats/stream` }), expect: all(200) },
     { operation: 'GET /api/events/{eventId}/seats/stream', cell: () => ({ path: `/api/events/${draft.eventId}/seats/stream` }), expect: { anonymous: 404, customer: 404, other: 404, admin: 200 } },
     // Without an upgrade: 426 for whoever may connect.
