@@ -30,12 +30,19 @@ export interface LocalRuntime {
    * sessions rows), so a benchmark signs in thousands without a sign-up and a password hash each.
    */
   signIn(count: number): Promise<string[]>;
+  /** The Miniflare instance, for a benchmark that calls a Durable Object's RPC directly. */
+  miniflare: Miniflare;
   close(): Promise<void>;
+}
+
+export interface LocalRuntimeOptions {
+  /** Bindings added to the Worker's (e.g. BENCH_ROUTES: 'true', which only benchmarks set). */
+  bindings?: Record<string, string>;
 }
 
 
 
-export async function startLocalRuntime(name: string, log: (line: string) => void = console.log): Promise<LocalRuntime> {
+export async function startLocalRuntime(name: string, log: (line: string) => void = console.log, options: LocalRuntimeOptions = {}): Promise<LocalRuntime> {
   const cleanups: Array<() => Promise<void> | void> = [];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
@@ -97,6 +104,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         MAX_TICKETS_PER_USER: '10',
         PAYMENT_PROVIDER: 'test',
         ALLOW_TEST_PAYMENTS: 'true',
+        ...options.bindings,
       },
       host: '127.0.0.1',
       port: 0,
@@ -125,7 +133,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         await db.end();
       }
     };
-    return { base: url.origin, signIn, close };
+    return { base: url.origin, signIn, miniflare: mf, close };
   } catch (error) {
     await close();
     throw error;
