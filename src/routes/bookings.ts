@@ -153,6 +153,11 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
   return confirmed.booking;
 }
 
+/** A cancelled event refuses every seat asked for, named the way the request named them. */
+function cancelledDetails(body: z.output<typeof holdBody>) {
+  return body.seats ? { ticketIds: [], seats: body.seats } : { ticketIds: body.ticketIds ?? [] };
+}
+
 export const bookingRoutes = new Hono<AppEnv>()
   .post('/:eventId', async (c) => {
     const user = requireUser(c);
@@ -161,7 +166,7 @@ export const bookingRoutes = new Hono<AppEnv>()
     const header = await eventHeader(c, eventId);
     if (!header || header.event.status === 'draft') throw notFound('event');
     if (header.event.status === 'cancelled') {
-      throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: body.ticketIds });
+      throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', cancelledDetails(body));
     }
     if (Date.parse(header.event.onSaleAt) > Date.now()) throw forbidden(`Tickets go on sale at ${header.event.onSaleAt}.`);
 
@@ -184,7 +189,7 @@ export const bookingRoutes = new Hono<AppEnv>()
         case 'ticket_limit':
           throw new ApiError(409, 'ticket_limit', `One account may hold or own at most ${held.limit} tickets for this event; you have ${held.owned}.`);
         case 'event_cancelled':
-          throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: body.ticketIds });
+          throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', cancelledDetails(body));
       }
     }
     const booking = body.paymentDetails

@@ -9,6 +9,7 @@ import { effectiveSort, SEARCH_FACETS, SEARCH_SORTS, searchEvents, type SearchQu
 import { keywordWords } from '../db/search-keyword';
 import { cachedJson, cacheKey } from '../lib/edge-cache';
 import { adaptiveJson, type AdaptiveLifetimes } from '../lib/adaptive-cache';
+import { RenderedViews } from '../lib/rendered-views';
 import { canonicalId, parseId, parseQuery, text } from '../validation';
 import type { SeatStatusSnapshot } from '../durable/TicketLock';
 
@@ -192,28 +193,42 @@ export const eventRoutes = new Hono<AppEnv>()
   })
   .get('/:eventId', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
-    const document = await visibleEventDocument(c, eventId);
-
+    // The header and the seat status carry both versions: a 304, or a body rendered before for
+    // them, costs no look at the seat list (11 MB at 80,000 seats).
+    const header = await visibleEventHeader(c, eventId);
     const seats = await seatStatus(c, eventId);
-    const etag = `W/"${document.version.toString(36)}-${seats.version.toString(36)}"`;
-    const cacheControl = document.event.status === 'draft' ? 'private, no-cache' : `public, max-age=${SEAT_STATUS_TTL_SECONDS}`;
+    const etag = `W/"${header.version.toString(36)}-${seats.version.toString(36)}"`;
+    const cacheControl = header.event.status === 'draft' ? 'private, no-cache' : `public, max-age=${SEAT_STATUS_TTL_SECONDS}`;
     c.header('ETag', etag);
     c.header('Cache-Control', cacheControl);
     const ifNoneMatch = c.req.header('If-None-Match');
     if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
       return c.body(null, 304);
     }
-
-    const reserved = new Set(seats.reserved);
-    const booked = new Set(seats.booked);
-    const { event, venue, performer } = document;
-    return c.json({
-      event,
-      venue,
-      performer,
-      tickets: document.tickets.map((ticket) => ({
-        ...ticket,
-        status: booked.has(ticket.id) ? 'booked' : reserved.has(ticket.id) ? 'reserved' : 'available',
-      })),
-    });
+    let body = renderedViews.recall(eventId, etag);
+    if (body === undefined) {
+      const document = await visibleEventDocument(c, eventId);
+      body = renderEventView(document, seats);
+      renderedViews.remember(eventId, etag, body);
+    }
+    c.header('Content-Type', 'application/json; charset=UTF-8');
+    return c.body(body);
   });
+
+/** The full view as JSON text, once per (catalog version, seat status version) in an isolate. */
+function renderEventView(document: EventDocument, seats: SeatStatusSnapshot): string {
+  const reserved = new Set(seats.reserved);
+  const booked = new Set(seats.booked);
+  const { event, venue, performer } = document;
+  return JSON.stringify({
+    event,
+    venue,
+    performer,
+    tickets: document.tickets.map((ticket) => ({
+      ...ticket,
+      status: booked.has(ticket.id) ? 'booked' : reserved.has(ticket.id) ? 'reserved' : 'available',
+    })),
+  });
+}
+
+const renderedViews = new RenderedViews();

@@ -100,6 +100,17 @@ describe('POST /api/bookings/:eventId with seats', () => {
     expect(((await response.json()) as ErrorJson).error.code).toBe('validation_failed');
   });
 
+  it('refuses seats of a cancelled event naming those seats in the details', async () => {
+    const { eventId: cancelledId } = await createEvent(admin);
+    expect((await api(`/api/admin/events/${cancelledId}`, { method: 'PATCH', token: admin, json: { status: 'cancelled' } })).status).toBe(200);
+    const buyer = await signUp();
+
+    const response = await holdBy(buyer.token, cancelledId, { seats: [1, 3] });
+
+    expect(response.status).toBe(409);
+    expect(await response.json()).toMatchObject({ error: { code: 'tickets_unavailable', details: { seats: [1, 3] } } });
+  });
+
   it('still takes ticketIds, and then answers without seats', async () => {
     const buyer = await signUp();
 
