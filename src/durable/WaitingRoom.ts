@@ -4,7 +4,7 @@ import type { QueueSettings } from '../queue/settings';
 import { issueAdmissionToken } from '../queue/admission';
 import { drawOrder, hex, sha256hex } from './waiting-room/draw';
 import { Line } from './waiting-room/line';
-import { admissionCredit, etaSeconds, lobbyOpensAt, RATE_WINDOW_MS, TICK_MS } from './waiting-room/pacing';
+import { admissionCredit, admissionRate, etaSeconds, lobbyOpensAt, recordAdmissions, TICK_MS } from './waiting-room/pacing';
 import { RoomSql } from './waiting-room/room-sql';
 import { createSchema } from './waiting-room/schema';
 import { benchAllowed, insertSimulatedMembers } from './waiting-room/simulate';
@@ -243,6 +243,7 @@ export class WaitingRoom extends DurableObject<Bindings> {
         ws.close(1000, 'admitted');
       }
     }
+    recordAdmissions(this.db, now, next.length);
     this.db.setMeta('admit_credit', String(credit - next.length));
   }
 
@@ -290,21 +291,9 @@ export class WaitingRoom extends DurableObject<Bindings> {
     }
     if (entry?.state === 'waiting') {
       const ahead = this.line.ahead(entry.seq!);
-      return { state: 'waiting', position: ahead + 1, ahead, etaSeconds: etaSeconds(ahead + 1, this.admissionRate(settings, now)) };
+      return { state: 'waiting', position: ahead + 1, ahead, etaSeconds: etaSeconds(ahead + 1, admissionRate(this.db, settings, now)) };
     }
     return { state: 'closed', opensAt: iso(lobbyOpensAt(settings)) };
-  }
-
-  /**
-   * Admissions per second, measured over the last minute (the configured rate until there is a measure).
-   * Both reads are index ranges: the earliest admission, and the admissions within the window.
-   */
-  private admissionRate(settings: QueueSettings, now: number): number {
-    const firstAdmission = this.db.first<{ at: number | null }>(`SELECT min(admitted_at) AS at FROM entries`)!.at;
-    if (firstAdmission === null || now - firstAdmission < 5000) return settings.admitPerMinute / 60;
-    const window = Math.min(RATE_WINDOW_MS, now - firstAdmission);
-    const admitted = this.db.first<{ n: number }>(`SELECT count(*) AS n FROM entries WHERE admitted_at > ?`, now - window)!.n;
-    return (admitted * 1000) / window;
   }
 
   /** The seed is made, and its hash published, when the lobby opens. */
@@ -349,7 +338,7 @@ export class WaitingRoom extends DurableObject<Bindings> {
     for (const [ws, userId] of this.sockets.open()) {
       const entry = this.db.first<{ seq: number | null; state: string }>(`SELECT seq, state FROM entries WHERE user_id = ?`, userId);
       if (entry?.state !== 'waiting' || entry.seq === null) continue;
-      rate ??= this.admissionRate(settings, now);
+      rate ??= admissionRate(this.db, settings, now);
       const position = this.line.ahead(entry.seq) + 1;
       this.sockets.send(ws, { type: 'position', position, ahead: position - 1, etaSeconds: etaSeconds(position, rate) }, now);
     }

@@ -10,7 +10,8 @@ import { insertSimulatedMembers } from '../../src/durable/waiting-room/simulate'
 import { adminToken, api, createQueuedEvent, env, QueueClient, signUp, TestClock, waitFor } from '../helpers';
 
 const clock = new TestClock();
-const TICKS = 5;
+/** Enough for the ETA to come from the measured rate (after five seconds of admissions). */
+const TICKS = 8;
 /** 120 a minute: two admissions a tick. */
 const ADMIT_PER_MINUTE = 120;
 
@@ -53,8 +54,11 @@ async function measure(admin: string, crowd: number): Promise<Measure> {
   // Two admitted a tick from the head (the real member, then the crowd): the socket moved up by exactly that.
   const expected = crowd + 2 - (ADMIT_PER_MINUTE / 60) * TICKS;
   await waitFor(() => (client.last('position')?.position === expected ? true : undefined), `the socket at position ${expected}`);
-  const status = (await (await api(`/api/events/${eventId}/queue/status`, { token: late.token })).json()) as { position: number };
+  const status = (await (await api(`/api/events/${eventId}/queue/status`, { token: late.token })).json()) as { position: number; etaSeconds: number };
   expect(status.position).toBe(expected);
+  // The rate measured over the seven seconds since the first admission: two a second.
+  expect(client.last('position')?.etaSeconds).toBe(Math.ceil(expected / 2));
+  expect(status.etaSeconds).toBe(Math.ceil(expected / 2));
 
   // The tree the ticks kept up to date says what a count over the table says, and so does one rebuilt from it (a wake).
   await runInDurableObject(room, (instance, state) => {

@@ -4,7 +4,7 @@
  * `entries` holds one row per account that ever joined; the indexes let every per-tick question be
  * answered from a range bounded by what it returns (invariant 8: a tick's cost does not grow with the line):
  * - entries_line (state, seq): the head of the line for admissions, and the waiting rows in order once per wake;
- * - entries_admitted (admitted_at): the admissions of the last minute, for the ETA;
+ * - entries_admitted (admitted_at): the earliest admission, for rooms that admitted before admission_ticks;
  * - entries_active (token_expires_at) over admitted rows: active shoppers are the unexpired tokens only,
  *   however many admissions expired before;
  * - entries_away (away_since) over waiting rows: the places whose grace ran out, and (NULL) the people
@@ -33,5 +33,7 @@ export function createSchema(sql: SqlStorage): void {
     CREATE INDEX IF NOT EXISTS entries_active ON entries(token_expires_at) WHERE state = 'admitted';
     CREATE INDEX IF NOT EXISTS entries_away ON entries(away_since) WHERE state = 'waiting';
     CREATE TABLE IF NOT EXISTS draw (rank INTEGER PRIMARY KEY, participant_id TEXT NOT NULL);
+    -- How many each tick let in, for the ETA: the last minute is at most a row per tick (waiting-room/pacing.ts).
+    CREATE TABLE IF NOT EXISTS admission_ticks (at INTEGER PRIMARY KEY, admitted INTEGER NOT NULL);
   `);
 }
