@@ -4,13 +4,28 @@
 // string. Bounded by count and by bytes; the least recently used goes first.
 const MAX_VIEWS = 64;
 const MAX_BYTES = 96 * 1024 * 1024;
+/** Smaller bodies are sent as they are: compressing them costs more than it saves. */
+const GZIP_FROM_BYTES = 32 * 1024;
+
+export interface RenderedView {
+  text: string;
+  /** The text gzipped, made by the first request that accepts it (and shared by the rest). */
+  gzipped?: Promise<ArrayBuffer>;
+}
+
+/** The view's body in the encoding the client accepts: gzip, compressed once per version, for a big one. */
+export function encodedBody(view: RenderedView, acceptEncoding: string | undefined): { body: string | ArrayBuffer | Promise<ArrayBuffer>; gzip: boolean } {
+  if (view.text.length < GZIP_FROM_BYTES || !/\bgzip\b/i.test(acceptEncoding ?? '')) return { body: view.text, gzip: false };
+  view.gzipped ??= new Response(new Blob([view.text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
+  return { body: view.gzipped, gzip: true };
+}
 
 export class RenderedViews {
-  private readonly views = new Map<string, { version: string; body: string }>();
+  private readonly views = new Map<string, { version: string; body: RenderedView }>();
   private bytes = 0;
 
   /** The body rendered for exactly this version, if it is still kept. */
-  recall(eventId: string, version: string): string | undefined {
+  recall(eventId: string, version: string): RenderedView | undefined {
     const view = this.views.get(eventId);
     if (!view || view.version !== version) return undefined;
     this.views.delete(eventId);
@@ -18,10 +33,10 @@ export class RenderedViews {
     return view.body;
   }
 
-  remember(eventId: string, version: string, body: string): void {
+  remember(eventId: string, version: string, body: RenderedView): void {
     this.drop(eventId);
-    // Two bytes a character is what a JS string may take; an estimate is enough for a bound.
-    const size = body.length * 2;
+    // Two bytes a character is what a JS string may take (its gzip is smaller): an estimate is enough for a bound.
+    const size = body.text.length * 2;
     if (size > MAX_BYTES / 4) return;
     this.views.set(eventId, { version, body });
     this.bytes += size;
@@ -35,6 +50,6 @@ export class RenderedViews {
     const view = this.views.get(eventId);
     if (!view) return;
     this.views.delete(eventId);
-    this.bytes -= view.body.length * 2;
+    this.bytes -= view.body.text.length * 2;
   }
 }

@@ -9,7 +9,7 @@ import { effectiveSort, SEARCH_FACETS, SEARCH_SORTS, searchEvents, type SearchQu
 import { keywordWords } from '../db/search-keyword';
 import { cachedJson, cacheKey } from '../lib/edge-cache';
 import { adaptiveJson, type AdaptiveLifetimes } from '../lib/adaptive-cache';
-import { RenderedViews } from '../lib/rendered-views';
+import { encodedBody, RenderedViews } from '../lib/rendered-views';
 import { canonicalId, parseId, parseQuery, text } from '../validation';
 import type { SeatStatusSnapshot } from '../durable/TicketLock';
 
@@ -205,14 +205,17 @@ export const eventRoutes = new Hono<AppEnv>()
     if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
       return c.body(null, 304);
     }
-    let body = renderedViews.recall(eventId, etag);
-    if (body === undefined) {
+    let view = renderedViews.recall(eventId, etag);
+    if (view === undefined) {
       const document = await visibleEventDocument(c, eventId);
-      body = renderEventView(document, seats);
-      renderedViews.remember(eventId, etag, body);
+      view = { text: renderEventView(document, seats) };
+      renderedViews.remember(eventId, etag, view);
     }
-    c.header('Content-Type', 'application/json; charset=UTF-8');
-    return c.body(body);
+    const encoded = encodedBody(view, c.req.header('Accept-Encoding'));
+    const headers = { 'Content-Type': 'application/json; charset=UTF-8', ETag: etag, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
+    if (!encoded.gzip) return c.body(encoded.body as string, 200, headers);
+    // Already compressed: the runtime must send these bytes as they are.
+    return new Response(await encoded.body, { headers: { ...headers, 'Content-Encoding': 'gzip' }, encodeBody: 'manual' });
   });
 
 /** The full view as JSON text, once per (catalog version, seat status version) in an isolate. */

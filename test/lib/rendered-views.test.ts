@@ -1,40 +1,60 @@
 import { describe, expect, it } from 'vitest';
-import { RenderedViews } from '../../src/lib/rendered-views';
+import { encodedBody, RenderedViews } from '../../src/lib/rendered-views';
 
 describe('rendered event views', () => {
   it('answer only for the version they were rendered for', () => {
     const views = new RenderedViews();
-    views.remember('event-a', 'v1-s1', '{"a":1}');
+    views.remember('event-a', 'v1-s1', { text: '{"a":1}' });
 
-    expect(views.recall('event-a', 'v1-s1')).toBe('{"a":1}');
+    expect(views.recall('event-a', 'v1-s1')?.text).toBe('{"a":1}');
     expect(views.recall('event-a', 'v1-s2')).toBeUndefined();
     expect(views.recall('event-b', 'v1-s1')).toBeUndefined();
   });
 
   it('keep one body per event: a newer version replaces the older', () => {
     const views = new RenderedViews();
-    views.remember('event-a', 'v1-s1', 'old');
-    views.remember('event-a', 'v1-s2', 'new');
+    views.remember('event-a', 'v1-s1', { text: 'old' });
+    views.remember('event-a', 'v1-s2', { text: 'new' });
 
     expect(views.recall('event-a', 'v1-s1')).toBeUndefined();
-    expect(views.recall('event-a', 'v1-s2')).toBe('new');
+    expect(views.recall('event-a', 'v1-s2')?.text).toBe('new');
   });
 
   it('forget the least recently used event beyond 64 events', () => {
     const views = new RenderedViews();
-    for (let i = 0; i < 64; i += 1) views.remember(`event-${i}`, 'v', `body ${i}`);
+    for (let i = 0; i < 64; i += 1) views.remember(`event-${i}`, 'v', { text: `body ${i}` });
     views.recall('event-0', 'v');
-    views.remember('event-64', 'v', 'body 64');
+    views.remember('event-64', 'v', { text: 'body 64' });
 
-    expect(views.recall('event-0', 'v')).toBe('body 0');
+    expect(views.recall('event-0', 'v')?.text).toBe('body 0');
     expect(views.recall('event-1', 'v')).toBeUndefined();
-    expect(views.recall('event-64', 'v')).toBe('body 64');
+    expect(views.recall('event-64', 'v')?.text).toBe('body 64');
   });
 
   it('do not keep a body too big to share the budget', () => {
     const views = new RenderedViews();
-    views.remember('stadium', 'v', 'x'.repeat(13 * 1024 * 1024));
+    views.remember('stadium', 'v', { text: 'x'.repeat(13 * 1024 * 1024) });
 
     expect(views.recall('stadium', 'v')).toBeUndefined();
+  });
+
+  it('send a big body gzipped, compressed once, to a client that accepts gzip', async () => {
+    const view = { text: JSON.stringify({ tickets: Array.from({ length: 2000 }, (_, i) => ({ id: i, status: 'available' })) }) };
+
+    const first = encodedBody(view, 'gzip, deflate, br');
+    const second = encodedBody(view, 'br, gzip');
+
+    expect(first.gzip).toBe(true);
+    expect(second.body).toBe(first.body);
+    const inflated = await new Response(new Blob([await first.body]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+    expect(inflated).toBe(view.text);
+  });
+
+  it('send a small body, or any body to a client that does not accept gzip, as it is', () => {
+    const big = { text: 'x'.repeat(64 * 1024) };
+
+    expect(encodedBody({ text: '{"a":1}' }, 'gzip')).toEqual({ body: '{"a":1}', gzip: false });
+    expect(encodedBody(big, undefined)).toEqual({ body: big.text, gzip: false });
+    expect(encodedBody(big, 'br')).toEqual({ body: big.text, gzip: false });
   });
 });

@@ -1,0 +1,107 @@
+// The read path at the runtime's ceiling? Requests per second, with the same connections and side
+// by side in alternating rounds, of: a trivial route of the same Worker (an unknown path: the
+// middleware, the router and the error shape, nothing else), the cached view of a 200-seat event,
+// and at 80,000 seats the seat map, the availability and the full view. Targets (issue 9): the
+// cached 200-seat view and the availability at 80k ≥ 0.8 × the trivial route.
+//
+// Runs the Worker on the Workers runtime directly (scripts/lib/local-runtime.ts: Miniflare, a fresh
+// database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
+//
+// Usage: npx tsx bench/reads.ts [--connections 16] [--seconds 5] [--rounds 3]
+import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
+import { option } from './lib/options';
+
+const CONNECTIONS = option('connections', 16);
+const SECONDS = option('seconds', 5);
+const ROUNDS = option('rounds', 3);
+
+type Sections = Array<{ name: string; rows: number; seatsPerRow: number }>;
+
+async function createEvent(base: string, admin: string, label: string, sections: Sections): Promise<string> {
+  const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: `Bench Band ${label}` } });
+  const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', { method: 'POST', token: admin, json: { name: `Bench ${label}`, city: 'Springfield', sections } });
+  if (venue.status !== 201) throw new Error(`venue creation failed: ${venue.status} ${JSON.stringify(venue.body)}`);
+  const prices = Object.fromEntries(sections.map((section, i) => [section.name, 5000 + i * 100]));
+  const event = await call<{ event: { id: string } }>(base, '/api/admin/events', {
+    method: 'POST',
+    token: admin,
+    json: { name: `Bench reads ${label}`, performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 30 * 86400_000).toISOString(), status: 'published', prices },
+  });
+  if (event.status !== 201) throw new Error(`event creation failed: ${event.status} ${JSON.stringify(event.body)}`);
+  return event.body.event.id;
+}
+
+/** Requests/s of one path with CONNECTIONS callers for SECONDS, with latency percentiles and bytes per answer. */
+async function run(url: string, expect: number): Promise<{ perSecond: number; p50: number; p99: number; bytes: number }> {
+  const latencies: number[] = [];
+  let bytes = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: CONNECTIONS }, async () => {
+      while (performance.now() < deadline) {
+        const sent = performance.now();
+        const response = await fetch(url);
+        const body = await response.arrayBuffer();
+        if (response.status !== expect) throw new Error(`${url}: answered ${response.status}, expected ${expect}`);
+        bytes = body.byteLength;
+        latencies.push(performance.now() - sent);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))]!;
+  return { perSecond: latencies.length / SECONDS, p50: at(50), p99: at(99), bytes };
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function measure(base: string): Promise<void> {
+  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
+  console.log('creating a 200-seat and an 80,000-seat event …');
+  const club = await createEvent(base, admin, '200 seats', [{ name: 'Floor', rows: 10, seatsPerRow: 20 }]);
+  const stadium = await createEvent(base, admin, '80,000 seats', Array.from({ length: 40 }, (_, i) => ({ name: `Section ${i + 1}`, rows: 40, seatsPerRow: 50 })));
+  const paths: Array<[label: string, path: string, status: number]> = [
+    ['trivial route (404)', '/api/no-such-route', 404],
+    ['view, 200 seats', `/api/events/${club}`, 200],
+    ['seat map, 80k seats', `/api/events/${stadium}/seatmap`, 200],
+    ['availability, 80k', `/api/events/${stadium}/availability`, 200],
+    ['full view, 80k', `/api/events/${stadium}`, 200],
+  ];
+  // Warm every cache once: what is measured is the cached path.
+  for (const [, path, status] of paths) {
+    const warm = await fetch(`${base}${path}`);
+    await warm.arrayBuffer();
+    if (warm.status !== status) throw new Error(`${path}: ${warm.status}`);
+  }
+  const results = new Map(paths.map(([label]) => [label, [] as Array<{ perSecond: number; p50: number; p99: number; bytes: number }>]));
+  for (let round = 1; round <= ROUNDS; round += 1) {
+    for (const [label, path, status] of paths) {
+      const measured = await run(`${base}${path}`, status);
+      results.get(label)!.push(measured);
+      console.log(`round ${round}/${ROUNDS} ${label.padEnd(22)} ${measured.perSecond.toFixed(0).padStart(6)}/s  p50 ${measured.p50.toFixed(1)} ms  p99 ${measured.p99.toFixed(1)} ms  ${measured.bytes} bytes`);
+    }
+  }
+  console.log(`\nmedians of ${ROUNDS} rounds, ${CONNECTIONS} connections, ${SECONDS} s each:`);
+  const trivial = median(results.get(paths[0]![0])!.map((r) => r.perSecond));
+  for (const [label] of paths) {
+    const runs = results.get(label)!;
+    const perSecond = median(runs.map((r) => r.perSecond));
+    console.log(
+      `  ${label.padEnd(22)} ${perSecond.toFixed(0).padStart(6)}/s  ${(perSecond / trivial).toFixed(2)} × trivial  p50 ${median(runs.map((r) => r.p50)).toFixed(1)} ms  p99 ${median(runs.map((r) => r.p99)).toFixed(1)} ms  ${runs[0]!.bytes} bytes`,
+    );
+  }
+  console.log('  targets: view at 200 seats ≥ 0.8 × trivial; availability at 80k ≥ 0.8 × trivial');
+}
+
+const runtime = await startLocalRuntime('reads');
+let failed = false;
+try {
+  await measure(runtime.base);
+} catch (error) {
+  failed = true;
+  console.error(error);
+  console.error('The read-path benchmark failed; see the message above.');
+} finally {
+  await runtime.close();
+}
+process.exit(failed ? 1 : 0);
