@@ -94,4 +94,18 @@ describe('WaitingRoom tick cost', () => {
     // Each tick on its own too (the first, with the draw's aftermath, included).
     for (let i = 0; i < TICKS; i++) expect(large.rowsPerTick[i]!).toBeLessThanOrEqual(2 * small.rowsPerTick[i]!);
   });
+
+  it('refuses the benchmark RPCs without BENCH_ROUTES (which only bench/queue-tick.ts sets)', async () => {
+    const { eventId } = await createQueuedEvent(admin, { now: clock.now, queue: { admitPerMinute: 60, maxActive: 10 } });
+    const room = env.WAITING_ROOM.getByName(eventId);
+    const first = await signUp();
+    await api(`/api/events/${eventId}/queue/join`, { method: 'POST', token: first.token });
+    // (Called on the instance: an RPC that throws is reported by the pool as an uncaught error.)
+    const refusals = await runInDurableObject(room, async (instance) =>
+      Promise.all([instance.benchFill(1000).then(String, (e: Error) => e.message), instance.benchTicks(1).then(String, (e: Error) => e.message)]),
+    );
+    expect(refusals).toEqual(['benchFill is for the benchmark runtime only', 'benchTicks is for the benchmark runtime only']);
+    const entries = await runInDurableObject(room, (_, state) => state.storage.sql.exec<{ n: number }>(`SELECT count(*) AS n FROM entries`).one().n);
+    expect(entries).toBe(1);
+  });
 });
