@@ -2,6 +2,7 @@ import type { TicketLock } from './durable/TicketLock';
 import type { WaitingRoom } from './durable/WaitingRoom';
 import type { RateLimiter } from './durable/RateLimiter';
 import type { SessionCheck } from './durable/SessionCheck';
+import type { SeatRelay } from './durable/SeatRelay';
 import type { SessionUser } from './auth/session';
 
 /** What the Worker is given: Durable Object namespaces, settings and secrets (API.md, last section). */
@@ -12,6 +13,8 @@ export interface Bindings {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   /** Whether sessions still stand, asked of Postgres for every isolate (src/auth/session-check.ts). */
   SESSION_CHECK: DurableObjectNamespace<SessionCheck>;
+  /** An event's seat-stream relays, `<eventId>:relay:<k>` (src/durable/SeatRelay.ts). */
+  SEAT_RELAY: DurableObjectNamespace<SeatRelay>;
   DATABASE_URL: string;
   /** `host:port` of the local stand-in for Neon's WebSocket proxy; unset in production. */
   LOCAL_NEON_PROXY?: string;
@@ -45,7 +48,7 @@ declare global {
     interface Env extends Bindings {}
     interface GlobalProps {
       mainModule: typeof import('./worker');
-      durableNamespaces: 'TicketLock' | 'WaitingRoom' | 'RateLimiter' | 'SessionCheck';
+      durableNamespaces: 'TicketLock' | 'WaitingRoom' | 'RateLimiter' | 'SessionCheck' | 'SeatRelay';
     }
   }
 }

@@ -23,6 +23,7 @@ export { TicketLock } from './durable/TicketLock';
 export { WaitingRoom } from './durable/WaitingRoom';
 export { RateLimiter } from './durable/RateLimiter';
 export { SessionCheck } from './durable/SessionCheck';
+export { SeatRelay } from './durable/SeatRelay';
 
 const MAX_BODY_BYTES = 64 * 1024;
 

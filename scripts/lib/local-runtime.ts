@@ -94,6 +94,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         WAITING_ROOM: { className: 'WaitingRoom', useSQLite: true },
         RATE_LIMITER: { className: 'RateLimiter', useSQLite: true },
         SESSION_CHECK: { className: 'SessionCheck', useSQLite: true },
+        SEAT_RELAY: { className: 'SeatRelay', useSQLite: true },
       },
       bindings: {
         DATABASE_URL: database.workerDatabaseUrl,

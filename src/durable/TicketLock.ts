@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { settings, type Bindings } from '../env';
 import { withDb } from '../db/client';
 import { eventInventory, eventPrices, eventTicketPlaces } from '../db/inventory';
-import { assertServesEvent } from './object-name';
+import { assertServesEvent, isSeatRelayOf } from './object-name';
 import { createTicketLockSchema } from './ticket-lock/schema';
 import { IdempotencyStore, type IdempotencyClaim } from './ticket-lock/idempotency-store';
 import { RefundLedger, type OwedRefund } from './ticket-lock/refund-ledger';
@@ -11,7 +11,8 @@ import { Admissions } from './ticket-lock/admissions';
 import { BookingRows, holdIsLive } from './ticket-lock/booking-rows';
 import { ConfirmationWrites } from './ticket-lock/confirmation-writes';
 import { paymentProviderFor } from '../payments';
-import { SeatStreamHub, type StreamFormat } from './seat-stream';
+import { SeatRelays, createSeatRelaySchema, type RelaySync } from './ticket-lock/seat-relays';
+import { RELAYS_PER_EVENT } from './SeatRelay';
 import { SeatLog } from './ticket-lock/seat-log';
 import { SeatPlaces } from './ticket-lock/seat-places';
 import { AvailabilityMap, type PackedStatuses } from './ticket-lock/availability';
@@ -47,8 +48,8 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly availability: AvailabilityMap;
   private readonly writes: ConfirmationWrites;
   private readonly seatLog: SeatLog;
-  /** The open seat streams of this event (in memory: a stream lives as long as this instance). */
-  private readonly seatStream: SeatStreamHub;
+  /** The seat-stream relays subscribed to this event's changes (src/durable/SeatRelay.ts): watchers are theirs, not this object's. */
+  private readonly relays: SeatRelays;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -60,17 +61,15 @@ export class TicketLock extends DurableObject<Bindings> {
     this.rows = new BookingRows(this.sql);
     this.places = new SeatPlaces(this.sql);
     this.availability = new AvailabilityMap(this.sql);
-    this.seatLog = new SeatLog(this.sql, (seatIndex, status) => {
-      this.availability.set(seatIndex, status);
-      this.seatStream.changed();
-    });
-    this.seatStream = new SeatStreamHub({
-      epoch: () => this.seatLog.epoch(),
-      version: () => this.seatLog.version(),
-      changesAfter: (version) => this.seatLog.changesAfter(version),
-      snapshot: () => this.seatLog.snapshot(Date.now()),
-      compactSnapshot: () => this.availability.read(Date.now()),
-    });
+    this.seatLog = new SeatLog(
+      this.sql,
+      (seatIndex, status) => {
+        this.availability.set(seatIndex, status);
+        this.relays.changed();
+      },
+      () => this.relays.restarted(),
+    );
+    this.relays = new SeatRelays(this.sql, this.seatLog, (name) => env.SEAT_RELAY.getByName(name));
     this.writes = new ConfirmationWrites({
       sql: this.sql,
       env,
@@ -79,7 +78,10 @@ export class TicketLock extends DurableObject<Bindings> {
       armAlarm: () => this.armAlarm(),
       oweRefund: (bookingId, payment, amountCents, now) => this.oweRefund(bookingId, payment, amountCents, 'seats_unavailable', now),
     });
-    ctx.blockConcurrencyWhile(async () => createTicketLockSchema(this.sql));
+    ctx.blockConcurrencyWhile(async () => {
+      createTicketLockSchema(this.sql);
+      createSeatRelaySchema(this.sql);
+    });
   }
 
   /** What the event view overlays on its cached seat layout. */
@@ -364,18 +366,27 @@ export class TicketLock extends DurableObject<Bindings> {
   }
 
   /**
-   * The live seat stream (server-sent events): a snapshot, or what a client reconnecting with
-   * `lastEventId` missed, then every change, batched. The subscription starts at the version the
-   * first frame shows, with no await between them.
+   * A seat-stream relay subscribes (or renews, or catches up): recorded here and answered with what
+   * it missed since `since`, or with a snapshot, with no await between the two, so the next batch
+   * published follows on from what it was given.
    */
-  async openSeatStream(eventId: string, lastEventId: string | null, format: StreamFormat = 'full'): Promise<ReadableStream<Uint8Array> | null> {
-    await this.ensureLoaded(eventId);
-    if (format === 'compact') {
-      await this.ensurePlaces(eventId);
-      // The compact snapshot is the availability array: holds due end first (see seatAvailability).
-      this.expireDueHolds(Date.now());
-    }
-    return this.seatStream.open(lastEventId, format);
+  async syncSeatRelay(eventId: string, relay: string, subscription: string, since: { epoch: string; version: number } | null): Promise<RelaySync> {
+    // Seat indexes are what relays keep statuses by.
+    await this.ensurePlaces(eventId);
+    if (!isSeatRelayOf(relay, eventId, RELAYS_PER_EVENT)) throw new Error(`${JSON.stringify(relay)} is not a seat relay of event ${eventId}`);
+    const now = Date.now();
+    this.relays.register(relay, subscription, now);
+    const missed = since && since.epoch === this.seatLog.epoch() ? this.seatLog.changesAfter(since.version) : null;
+    if (missed) return { kind: 'changes', epoch: since!.epoch, version: this.seatLog.version(), changes: missed };
+    // The snapshot is the availability array: holds due end first (see seatAvailability).
+    this.expireDueHolds(now);
+    return this.relays.snapshot(this.availability.read(now));
+  }
+
+  /** A relay with no watchers left. */
+  async forgetSeatRelay(eventId: string, relay: string, subscription: string): Promise<void> {
+    assertServesEvent(this.ctx, eventId, 'TicketLock');
+    this.relays.forget(relay, subscription);
   }
 
   /** Expires holds whose time is up and retries confirmations Postgres has not taken yet. */
@@ -545,3 +556,4 @@ export class TicketLock extends DurableObject<Bindings> {
     return this.relearning;
   }
 }
+

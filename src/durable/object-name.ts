@@ -15,3 +15,24 @@ export function assertServesEvent(ctx: DurableObjectState, eventId: string, what
     throw new Error(`${what} named ${JSON.stringify(name)} was asked about event ${JSON.stringify(eventId)}: objects are addressed by canonical event ids only`);
   }
 }
+
+/** The name of relay `k` of an event's seat stream (src/durable/SeatRelay.ts): the canonical event id, then the relay's number. */
+export function seatRelayName(eventId: string, k: number): string {
+  return `${eventId}:relay:${k}`;
+}
+
+/** Whether `name` is one of the `relays` relays of `eventId` (a canonical id). */
+export function isSeatRelayOf(name: string, eventId: string, relays: number): boolean {
+  const match = /^(.*):relay:(\d+)$/.exec(name);
+  return CANONICAL_UUID.test(eventId) && !!match && match[1] === eventId && Number(match[2]) < relays && seatRelayName(eventId, Number(match[2])) === name;
+}
+
+/**
+ * Throws unless `eventId` is canonical and, for an object named as a relay of any event, the name
+ * is a relay of exactly this one.
+ */
+export function assertRelaysEvent(ctx: DurableObjectState, eventId: string, relays: number, what: string): void {
+  const name = ctx.id.name;
+  const ok = CANONICAL_UUID.test(eventId) && (name === undefined || !/:relay:/.test(name) || isSeatRelayOf(name, eventId, relays));
+  if (!ok) throw new Error(`${what} named ${JSON.stringify(name)} was asked about event ${JSON.stringify(eventId)}: relays are named <canonical event id>:relay:<0..${relays - 1}>`);
+}

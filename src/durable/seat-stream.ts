@@ -1,8 +1,8 @@
 // The live seat stream (API.md, "Live seats and the waiting room"): server-sent events fanned out
-// by the event's TicketLock. The TicketLock owns the data (its `changes` log, the version and the
-// epoch of its storage); this hub owns the open streams, their framing, batching and keep-alive.
-// Everything here runs synchronously inside the TicketLock, so a subscription and the version it
-// starts from are always read in the same turn.
+// by the event's seat relays (src/durable/SeatRelay.ts). The hub reads a SeatLog (a relay's copy of
+// the TicketLock's change log, version and epoch); it owns the open streams, their framing, batching
+// and keep-alive. Everything here runs synchronously inside the object that holds the hub, so a
+// subscription and the version it starts from are always read in the same turn.
 
 export type SeatState = 'available' | 'reserved' | 'booked';
 
@@ -26,7 +26,7 @@ export type StreamFormat = 'full' | 'compact';
 /** The status codes of the availability encoding (src/durable/ticket-lock/availability.ts). */
 const STATUS_CODES: Record<SeatState, number> = { available: 0, reserved: 1, booked: 2 };
 
-/** What the hub needs from the TicketLock; every call is a synchronous read of its storage. */
+/** What the hub needs from the data it serves; every call is synchronous. */
 export interface SeatLog {
   /** Random, created with the object's storage: versions of another epoch mean nothing here. */
   epoch(): string;
@@ -47,9 +47,9 @@ export const HEARTBEAT_MS = 20_000;
 /** A watcher that has not taken this many bytes (beyond its first frame) is closed; it reconnects with Last-Event-ID. */
 export const MAX_BACKLOG_BYTES = 1024 * 1024;
 /**
- * Streams one TicketLock serves at once. It is the object every booking of the event goes
- * through, so its memory is not for sale: past this, viewers are told to come back shortly (and
- * the event page's 2-second status still works for them).
+ * Streams one hub (one seat relay) serves at once: an event serves this many times its relays;
+ * past that, viewers are told to come back shortly (and the event page's 2-second status still
+ * works for them).
  */
 export const MAX_WATCHERS = 2000;
 /** Longest Last-Event-ID taken at all; anything longer is treated as absent. */

@@ -4,6 +4,7 @@ import type { AppEnv } from '../env';
 import { ApiError } from '../errors';
 import { parseId, parseQuery } from '../validation';
 import { MAX_LAST_EVENT_ID_LENGTH } from '../durable/seat-stream';
+import { RELAYS_PER_EVENT, seatRelayName } from '../durable/SeatRelay';
 import { visibleEventHeader } from './events';
 
 export const seatStreamQuery = z.object({
@@ -22,7 +23,13 @@ export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
   // new EventSource can only pass what it last saw in the query. Anything malformed means "none".
   const raw = c.req.header('Last-Event-ID') ?? c.req.query('lastEventId') ?? null;
   const lastEventId = raw && raw.length <= MAX_LAST_EVENT_ID_LENGTH ? raw : null;
-  const stream = await c.env.TICKET_LOCK.getByName(eventId).openSeatStream(eventId, lastEventId, format ?? 'full');
+  // Watchers are spread over the event's relays (src/durable/SeatRelay.ts) from a random one on;
+  // a full relay sends the request to the next, so 503 means every relay is full.
+  const first = Math.floor(Math.random() * RELAYS_PER_EVENT);
+  let stream: ReadableStream<Uint8Array> | null = null;
+  for (let i = 0; i < RELAYS_PER_EVENT && !stream; i += 1) {
+    stream = await c.env.SEAT_RELAY.getByName(seatRelayName(eventId, (first + i) % RELAYS_PER_EVENT)).openSeatStream(eventId, lastEventId, format ?? 'full');
+  }
   if (!stream) {
     throw new ApiError(503, 'unavailable', 'Too many people are watching this seat map live; retry shortly, or reload the event page (its seat status is at most 2 seconds old).', undefined, { 'Retry-After': '10' });
   }

@@ -11,6 +11,8 @@ export class SeatLog {
     private readonly sql: SqlStorage,
     /** Told after every change (the availability array follows it; the seat stream batches them). */
     private readonly changed: (seatIndex: number | null, status: SeatChange['status']) => void,
+    /** Told when a new epoch starts (the seat-stream relays must take a snapshot). */
+    private readonly restarted: () => void = () => {},
   ) {}
 
   record(ticketId: string, status: SeatChange['status'], now: number): void {
@@ -40,6 +42,7 @@ export class SeatLog {
   /** A new epoch after the tickets were relearnt; the version moves on by one. */
   restart(): void {
     this.startEpoch(1);
+    this.restarted();
   }
 
   /**
@@ -67,6 +70,18 @@ export class SeatLog {
       .toArray();
     if (rows[0]?.version !== version + 1) return null;
     return rows.map((row) => ({ version: row.version, id: row.ticket_id, status: row.status, seatIndex: row.seat_index }));
+  }
+
+  /** The latest `limit` changes, oldest first: contiguous up to the version (trimming drops the oldest). */
+  recent(limit: number): LoggedChange[] {
+    return this.sql
+      .exec<{ version: number; ticket_id: string; status: SeatChange['status']; seat_index: number | null }>(
+        `SELECT version, ticket_id, status, seat_index FROM changes ORDER BY version DESC LIMIT ?`,
+        limit,
+      )
+      .toArray()
+      .reverse()
+      .map((row) => ({ version: row.version, id: row.ticket_id, status: row.status, seatIndex: row.seat_index }));
   }
 
   /** Every ticket as the event view shows it: a hold counts while unexpired, alarm or not. */
