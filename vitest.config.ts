@@ -81,7 +81,8 @@ export default defineConfig(async () => {
   const timeouts = { testTimeout: 30_000, hookTimeout: 60_000 };
   return {
     test: {
-      globalSetup: ['./test/global-setup.ts'],
+      // scripts/build-web.ts first: the Worker imports the pages' assets it generates (git-ignored).
+      globalSetup: ['./scripts/build-web.ts', './test/global-setup.ts'],
       projects: [
         {
           plugins: [workers(`127.0.0.1:${plan.proxyPort}`)],

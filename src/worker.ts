@@ -16,6 +16,7 @@ import { adminRoutes } from './routes/admin';
 import { bookingRoutes } from './routes/bookings';
 import { paymentRoutes } from './routes/payments';
 import { docsRoutes } from './routes/docs';
+import { pageRoutes } from './pages/routes';
 import { idempotentBookingPosts } from './lib/idempotency';
 import { refuseCrossSiteCookieWrites } from './lib/cross-site';
 
@@ -86,6 +87,8 @@ app.use('/api/bookings/*', idempotentBookingPosts);
 app.route('/api/bookings', bookingRoutes);
 app.route('/api/payments', paymentRoutes);
 app.route('/api', docsRoutes);
+// The box office in a browser (src/pages): HTML pages and their hashed assets, outside /api.
+app.route('/', pageRoutes);
 
 app.notFound((c) => c.json(new ApiError(404, 'not_found', `No route for ${c.req.method} ${new URL(c.req.url).pathname}.`).toBody(), 404));
 

@@ -32,7 +32,9 @@ describe('security headers on every response', () => {
     { name: 'a signup (201, with a cookie)', status: 201, request: () => api('/api/auth/signup', { method: 'POST', json: { email: `h${crypto.randomUUID()}@example.com`, password: 'correct-horse-battery', name: 'H' } }) },
     { name: 'an unknown event (404)', status: 404, request: () => api('/api/events/00000000-0000-4000-8000-000000000000') },
     { name: 'an unknown API route (404)', status: 404, request: () => api('/api/nothing-here') },
-    { name: 'a path outside the API (404)', status: 404, request: () => api('/') },
+    { name: 'a path outside the API and the pages (404)', status: 404, request: () => api('/no-such-page') },
+    { name: 'the home page', status: 200, request: () => api('/') },
+    { name: 'an event page', status: 200, request: () => api(`/events/${ctx.eventId}`) },
     { name: 'a malformed body (400)', status: 400, request: () => api('/api/auth/signup', { method: 'POST', body: '{', headers: { 'Content-Type': 'application/json' } }) },
     { name: 'a wrong password (401)', status: 401, request: () => api('/api/auth/login', { method: 'POST', json: { email: 'nobody@example.com', password: 'wrong-password-1' } }) },
     { name: 'no session (401)', status: 401, request: () => api('/api/me') },
@@ -66,6 +68,27 @@ describe('security headers on every response', () => {
     expect(policy.match(/frame-ancestors/g)).toHaveLength(1);
     expect(policy).toContain("frame-ancestors 'none'");
     await response.body?.cancel();
+  });
+
+  it('pages allow scripts, styles and connections from this origin only, and their hashed assets are immutable', async () => {
+    const response = await api('/search?keyword=x');
+    expect(response.status).toBe(200);
+    const policy = response.headers.get('Content-Security-Policy')!;
+    expect(policy).toContain("default-src 'none'");
+    expect(policy).toContain("script-src 'self'");
+    expect(policy).not.toContain('unsafe-inline');
+    expect(policy).not.toContain('unsafe-eval');
+    expect(policy.match(/frame-ancestors/g)).toHaveLength(1);
+    const page = await response.text();
+    // No inline script: every <script> names a file of ours.
+    for (const tag of page.match(/<script[^>]*>/g) ?? []) expect(tag).toMatch(/src="\/assets\/app\.[0-9a-f]{12}\.js"/);
+    for (const path of page.match(/\/assets\/app\.[0-9a-f]{12}\.(js|css)/g)!) {
+      const asset = await api(path);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('Cache-Control')).toBe('public, max-age=31536000, immutable');
+      expect(asset.headers.get('X-Content-Type-Options')).toBe('nosniff');
+      await asset.body?.cancel();
+    }
   });
 
   it('the accepted WebSocket upgrade (101) carries them too', async () => {

@@ -1,0 +1,234 @@
+// The box office in a browser (issue 11): pages the Worker renders with Hono's html helper, each a
+// small document of labelled forms and empty regions that the one client script (web/src, built by
+// scripts/build-web.ts) fills from the public JSON API, the same API any other client uses. The
+// script and the stylesheet are served from /assets/<name>.<hash>.<ext>, cached immutable; pages
+// themselves are revalidated, so a deploy shows at once. Every page carries a Content-Security-Policy
+// that allows scripts, styles and connections from this origin only: no inline script, no CDN.
+import { Hono, type Context } from 'hono';
+import { html, raw } from 'hono/html';
+import type { HtmlEscapedString } from 'hono/utils/html';
+import type { AppEnv } from '../env';
+import { settings } from '../env';
+import { notFound } from '../errors';
+import { ASSET_PATHS, ASSETS } from './assets.generated';
+
+export const PAGE_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "manifest-src 'self'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const IMMUTABLE = 'public, max-age=31536000, immutable';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+type Markup = HtmlEscapedString | Promise<HtmlEscapedString>;
+
+function page(c: Context<AppEnv>, name: string, title: string, body: Markup, data: Record<string, string> = {}) {
+  c.header('Content-Security-Policy', PAGE_POLICY);
+  // The document is small and names the current assets: always revalidated.
+  c.header('Cache-Control', 'no-cache');
+  const attributes = Object.entries(data).map(([key, value]) => html` data-${raw(key)}="${value}"`);
+  return c.html(html`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Box office</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="${ASSET_PATHS.style}">
+<script type="module" src="${ASSET_PATHS.script}"></script>
+</head>
+<body data-page="${name}"${attributes}>
+<a class="skip" href="#main">Skip to content</a>
+<header class="site">
+  <a class="brand" href="/">Box office</a>
+  <nav aria-label="Account">
+    <ul>
+      <li><a href="/search">All events</a></li>
+      <li data-when="signed-in" hidden><a href="/my/tickets">My tickets</a></li>
+      <li data-when="signed-in" hidden><span class="who" id="who"></span></li>
+      <li data-when="signed-in" hidden><button type="button" id="logout" class="link">Log out</button></li>
+      <li data-when="signed-out"><a href="/login">Log in</a></li>
+      <li data-when="signed-out"><a href="/signup">Sign up</a></li>
+    </ul>
+  </nav>
+</header>
+<main id="main" tabindex="-1">
+${body}
+</main>
+<footer class="site"><p>Box office · <a href="/api/docs">API</a></p></footer>
+</body>
+</html>
+`);
+}
+
+const searchForm = (keyword = '') => html`<form class="search" role="search" action="/search" method="get">
+  <label for="keyword">Search events, artists, venues and cities</label>
+  <div class="row">
+    <input id="keyword" name="keyword" type="search" value="${keyword}" autocomplete="off" placeholder="e.g. taylor swift, Lisbon, jazz">
+    <button type="submit">Search</button>
+  </div>
+</form>`;
+
+const home = html`<h1>Find tickets</h1>
+${searchForm()}
+<section aria-labelledby="upcoming-heading">
+  <h2 id="upcoming-heading">Upcoming events</h2>
+  <ol id="upcoming" class="results" aria-busy="true"></ol>
+  <p><a href="/search">All upcoming events</a></p>
+</section>
+<section aria-labelledby="cities-heading">
+  <h2 id="cities-heading">Events by city</h2>
+  <ul id="cities" class="chips" aria-busy="true"></ul>
+</section>`;
+
+function results(c: Context<AppEnv>) {
+  const q = (name: string) => c.req.query(name) ?? '';
+  return html`<h1>Events</h1>
+<form id="filters" class="filters" role="search" action="/search" method="get">
+  <div class="field wide">
+    <label for="keyword">Keyword</label>
+    <input id="keyword" name="keyword" type="search" value="${q('keyword')}" autocomplete="off">
+  </div>
+  <div class="field">
+    <label for="start">From</label>
+    <input id="start" name="start" type="date" value="${q('start')}">
+  </div>
+  <div class="field">
+    <label for="end">Until</label>
+    <input id="end" name="end" type="date" value="${q('end')}">
+  </div>
+  <div class="field">
+    <label for="city">City</label>
+    <select id="city" name="city" data-value="${q('city')}"><option value="">Any city</option>${q('city') ? html`<option selected>${q('city')}</option>` : ''}</select>
+  </div>
+  <div class="field">
+    <label for="genre">Genre</label>
+    <select id="genre" name="genre" data-value="${q('genre')}"><option value="">Any genre</option>${q('genre') ? html`<option selected>${q('genre')}</option>` : ''}</select>
+  </div>
+  <div class="field"><button type="submit">Search</button></div>
+</form>
+<p id="did-you-mean" hidden></p>
+<p id="summary" role="status" aria-live="polite"></p>
+<ol id="results" class="results" aria-busy="true"></ol>
+<nav id="pager" class="pager" aria-label="Result pages"></nav>`;
+}
+
+const eventPage = html`<div id="event-details" aria-busy="true"><h1 id="event-name">Event</h1></div>
+<p id="event-message" class="message" role="alert" hidden></p>
+<div class="seating">
+  <section class="map" aria-labelledby="map-heading">
+    <h2 id="map-heading">Seat map</h2>
+    <div class="map-tools" role="group" aria-label="Map view">
+      <button type="button" id="zoom-in" aria-label="Zoom in">+</button>
+      <button type="button" id="zoom-out" aria-label="Zoom out">−</button>
+      <button type="button" id="zoom-reset">Whole venue</button>
+      <span id="map-hint" class="hint">Drag to pan, scroll or pinch to zoom; zoom in to see seats.</span>
+    </div>
+    <canvas id="seat-canvas" width="800" height="520" role="img" aria-label="Seat map of the venue. Use the seat list to choose seats with a keyboard."></canvas>
+    <ul class="legend" aria-label="Legend">
+      <li><span class="swatch available"></span> Available</li>
+      <li><span class="swatch selected">✓</span> Your choice</li>
+      <li><span class="swatch taken">×</span> Held or sold</li>
+      <li><span class="swatch blocked">–</span> Not for sale</li>
+    </ul>
+  </section>
+  <section class="seat-list" aria-labelledby="list-heading">
+    <h2 id="list-heading">Choose seats</h2>
+    <div class="field">
+      <label for="section-select">Section</label>
+      <select id="section-select"></select>
+    </div>
+    <div class="field">
+      <label for="row-select">Row</label>
+      <select id="row-select"></select>
+    </div>
+    <fieldset class="seats">
+      <legend id="seats-legend">Seats</legend>
+      <ul id="seat-buttons"></ul>
+    </fieldset>
+  </section>
+</div>
+<section class="basket" aria-labelledby="basket-heading">
+  <h2 id="basket-heading">Your seats</h2>
+  <p id="basket-limit" class="hint"></p>
+  <ul id="basket-seats"></ul>
+  <p class="total">Total: <strong id="basket-total">—</strong></p>
+  <button type="button" id="hold" class="primary" disabled>Hold these seats</button>
+  <p id="hold-message" class="message" role="alert" hidden></p>
+</section>`;
+
+const checkout = html`<h1>Checkout</h1>
+<p id="checkout-message" class="message" role="alert" hidden></p>
+<div id="checkout" aria-busy="true">
+  <section aria-labelledby="order-heading">
+    <h2 id="order-heading">Your order</h2>
+    <p id="countdown" class="countdown" role="timer" aria-live="off"></p>
+    <ul id="order-seats"></ul>
+    <p class="total">Total: <strong id="order-total"></strong></p>
+  </section>
+  <form id="pay-form" aria-labelledby="pay-heading">
+    <h2 id="pay-heading">Pay</h2>
+    <fieldset>
+      <legend>Card (test mode: no money moves)</legend>
+      <label class="choice"><input type="radio" name="card" value="pm_card_visa" checked> Visa ending 4242 (succeeds)</label>
+      <label class="choice"><input type="radio" name="card" value="pm_card_chargeDeclined"> Card that is declined</label>
+      <label class="choice"><input type="radio" name="card" value="pm_card_insufficientFunds"> Card with insufficient funds</label>
+    </fieldset>
+    <div class="row">
+      <button type="submit" id="pay" class="primary">Pay</button>
+      <button type="button" id="cancel">Cancel and release the seats</button>
+    </div>
+  </form>
+</div>
+<section id="confirmation" aria-labelledby="confirmation-heading" hidden>
+  <h2 id="confirmation-heading" tabindex="-1">Your tickets are booked</h2>
+  <ul id="confirmed-tickets"></ul>
+  <p><a href="/my/tickets">See all my tickets</a></p>
+</section>`;
+
+const authForm = (kind: 'login' | 'signup') => html`<h1>${kind === 'login' ? 'Log in' : 'Sign up'}</h1>
+<form id="auth-form" class="auth" data-kind="${kind}" novalidate>
+  ${kind === 'signup'
+    ? html`<div class="field"><label for="name">Name</label><input id="name" name="name" autocomplete="name" required></div>`
+    : ''}
+  <div class="field"><label for="email">Email</label><input id="email" name="email" type="email" autocomplete="email" required></div>
+  <div class="field"><label for="password">Password${kind === 'signup' ? ' (at least 8 characters)' : ''}</label>
+    <input id="password" name="password" type="password" minlength="${kind === 'signup' ? '8' : '1'}" autocomplete="${kind === 'signup' ? 'new-password' : 'current-password'}" required></div>
+  <p id="auth-message" class="message" role="alert" hidden></p>
+  <button type="submit" class="primary">${kind === 'login' ? 'Log in' : 'Create account'}</button>
+  <p>${kind === 'login' ? html`New here? <a id="other-auth" href="/signup">Sign up</a>` : html`Have an account? <a id="other-auth" href="/login">Log in</a>`}</p>
+</form>`;
+
+const myTickets = html`<h1>My tickets</h1>
+<p id="tickets-message" class="message" role="alert" hidden></p>
+<ol id="bookings" class="bookings" aria-busy="true"></ol>`;
+
+/** Mounted at /: the pages and their assets. Anything else falls through to the JSON 404. */
+export const pageRoutes = new Hono<AppEnv>()
+  .get('/', (c) => page(c, 'home', 'Find tickets', home))
+  .get('/search', (c) => page(c, 'search', 'Events', results(c)))
+  .get('/events/:eventId', (c) => {
+    const eventId = c.req.param('eventId');
+    if (!UUID.test(eventId)) throw notFound('event');
+    const limit = Math.min(10, settings(c.env).maxTicketsPerUser);
+    return page(c, 'event', 'Event', eventPage, { 'event-id': eventId, 'max-tickets': String(limit) });
+  })
+  .get('/checkout/:bookingId', (c) => page(c, 'checkout', 'Checkout', checkout, { 'booking-id': c.req.param('bookingId') }))
+  .get('/login', (c) => page(c, 'login', 'Log in', authForm('login')))
+  .get('/signup', (c) => page(c, 'signup', 'Sign up', authForm('signup')))
+  .get('/my/tickets', (c) => page(c, 'tickets', 'My tickets', myTickets))
+  .get('/assets/:file', (c) => {
+    const asset = ASSETS.get(`/assets/${c.req.param('file')}`);
+    if (!asset) throw notFound('file');
+    c.header('Content-Type', asset.type);
+    c.header('Cache-Control', IMMUTABLE);
+    return c.body(asset.body);
+  });

@@ -1,0 +1,193 @@
+// The box office's pages (src/pages, web/src) in Chromium against the Worker on the Workers runtime:
+// search with a typo → the event → a seat chosen by keyboard → sign up → hold → a declined card,
+// then a good one → my tickets; and two browsers on one event, where a hold in one greys the seat
+// in the other within 2 s. Screenshots of each page go to test/browser/screenshots/ (git-ignored).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/lib/browser';
+import { buildWeb } from '../../scripts/build-web';
+import { call, LOCAL_ADMIN, startLocalRuntime, type LocalRuntime } from '../../scripts/lib/local-runtime';
+
+const SHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
+
+describe('the box office in a browser', () => {
+  let runtime: LocalRuntime;
+  let browser: Browser;
+  let eventId: string;
+
+  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  /** Page errors fail the test: a CSP refusal or a script error shows up here. */
+  const watch = (page: Page, errors: string[]) => {
+    page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
+    page.on('console', (message) => {
+      // Answers are checked below, by address.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
+    });
+    page.on('response', (response) => {
+      const path = new URL(response.url()).pathname;
+      const expected = (response.status() === 401 && path === '/api/me') || (response.status() === 402 && path.endsWith('/pay'));
+      if (response.status() >= 400 && !expected) errors.push(`${response.status()} ${path}`);
+    });
+  };
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    await buildWeb({ quiet: true });
+    runtime = await startLocalRuntime('pages', () => {});
+    browser = await launchChromium();
+    const login = await call<{ token: string }>(runtime.base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN });
+    const token = login.body.token;
+    const performer = await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token, json: { name: 'Kingfisher Orchestra', genre: 'classical' } });
+    const venue = await call<{ venue: { id: string } }>(runtime.base, '/api/admin/venues', {
+      method: 'POST',
+      token,
+      json: { name: 'Harbour Hall', city: 'Porto', sections: [{ name: 'Floor', rows: 2, seatsPerRow: 6 }, { name: 'Balcony', rows: 1, seatsPerRow: 4 }] },
+    });
+    const event = await call<{ event: { id: string } }>(runtime.base, '/api/admin/events', {
+      method: 'POST',
+      token,
+      json: {
+        name: 'Kingfisher Orchestra: Summer Night',
+        description: 'An evening of strings by the river.',
+        performerId: performer.body.performer.id,
+        venueId: venue.body.venue.id,
+        startsAt: new Date(Date.now() + 20 * 864e5).toISOString(),
+        status: 'published',
+        prices: { Floor: 4500, Balcony: 2500 },
+        currency: 'EUR',
+      },
+    });
+    expect(event.status).toBe(201);
+    eventId = event.body.event.id;
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await runtime?.close();
+  });
+
+  it('search with a typo → event → a seat by keyboard → sign up → hold → declined, then paid → my tickets', { timeout: 90_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+
+    await page.goto(`${runtime.base}/`);
+    await expect.poll(() => page.locator('#upcoming li').count()).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#cities a').allTextContents()).toContain('Porto (1)');
+    await shot(page, 'home');
+
+    await page.getByLabel('Search events, artists, venues and cities').fill('kingfsher orchestra');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(/\/search\?keyword=kingfsher/);
+    const result = page.getByRole('link', { name: 'Kingfisher Orchestra: Summer Night' });
+    await result.waitFor();
+    const card = page.locator('.result', { has: result });
+    expect(await card.locator('.venue').textContent()).toBe('Harbour Hall');
+    expect(await card.locator('.city').textContent()).toBe('Porto');
+    expect(await card.locator('.price').textContent()).toBe('From €25.00');
+    expect(await page.locator('#did-you-mean').textContent()).toContain('Did you mean kingfisher orchestra');
+    await shot(page, 'search-results');
+
+    await result.click();
+    await page.waitForURL(`**/events/${eventId}`);
+    await page.locator('body[data-live="true"]').waitFor();
+    await expect.poll(() => page.locator('#event-name').textContent()).toBe('Kingfisher Orchestra: Summer Night');
+
+    // By keyboard: the section list, then a seat button, chosen with Enter.
+    await page.getByLabel('Section', { exact: true }).focus();
+    await page.keyboard.press('Tab'); // the row list
+    await page.keyboard.press('Tab'); // the first seat
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Section Floor, row A, seat 1, €45.00, available');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    const chosen = page.getByRole('button', { name: 'Section Floor, row A, seat 2, €45.00, selected' });
+    await chosen.waitFor();
+    expect(await chosen.getAttribute('aria-pressed')).toBe('true');
+    expect(await page.locator('#basket-total').textContent()).toBe('€45.00 for 1 seat');
+    await shot(page, 'event');
+
+    // Holding needs an account: to the login page, on to sign up, and back with the choice kept.
+    await page.getByRole('button', { name: 'Hold these seats' }).click();
+    await page.waitForURL(/\/login\?next=/);
+    await shot(page, 'login');
+    await page.getByRole('link', { name: 'Sign up' }).last().click();
+    await page.waitForURL(/\/signup\?next=/);
+    await page.getByLabel('Name').fill('Ada Buyer');
+    await page.getByLabel('Email').fill(`ada-${Date.now()}@example.com`);
+    await page.getByLabel(/^Password/).fill('a-long-password-1');
+    await shot(page, 'signup');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(`**/events/${eventId}`);
+    await page.getByRole('button', { name: 'Section Floor, row A, seat 2, €45.00, selected' }).waitFor();
+    await expect.poll(() => page.locator('#who').textContent()).toBe('Signed in as Ada Buyer');
+
+    await page.getByRole('button', { name: 'Hold these seats' }).click();
+    await page.waitForURL(/\/checkout\//);
+    await expect.poll(() => page.locator('#countdown').textContent()).toMatch(/held for (9|10):\d\d more/);
+    expect(await page.locator('#order-seats').textContent()).toContain('Section Floor, row A, seat 2');
+    expect(await page.locator('#order-total').textContent()).toBe('€45.00');
+    await shot(page, 'checkout');
+
+    await page.getByLabel('Card that is declined').check();
+    await page.getByRole('button', { name: 'Pay' }).click();
+    await expect.poll(() => page.locator('#checkout-message').textContent()).toContain('declined');
+    expect(await page.locator('#checkout-message').textContent()).toContain('No money was taken. Your seats are still held');
+    await shot(page, 'checkout-declined');
+
+    await page.getByLabel('Visa ending 4242 (succeeds)').check();
+    await page.getByRole('button', { name: 'Pay' }).click();
+    await page.getByRole('heading', { name: 'Your tickets are booked' }).waitFor();
+    expect(await page.locator('#confirmed-tickets').textContent()).toContain('Section Floor, row A, seat 2');
+    await shot(page, 'confirmation');
+
+    await page.getByRole('link', { name: 'See all my tickets' }).click();
+    await page.waitForURL('**/my/tickets');
+    await expect.poll(() => page.locator('.booking.confirmed').count()).toBe(1);
+    expect(await page.locator('.booking.confirmed').textContent()).toContain('Section Floor, row A, seat 2');
+    await shot(page, 'my-tickets');
+
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.waitForURL(`${runtime.base}/`);
+    await page.getByRole('link', { name: 'Log in' }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('two browsers on one event: a hold in one greys the seat in the other within 2 s', { timeout: 60_000 }, async () => {
+    const [holder, watcher] = await Promise.all([browser.newContext(), browser.newContext()]);
+    const [a, b] = await Promise.all([holder.newPage(), watcher.newPage()]);
+    const errors: string[] = [];
+    watch(a, errors);
+    watch(b, errors);
+    await a.goto(`${runtime.base}/signup`);
+    await a.getByLabel('Name').fill('Holder');
+    await a.getByLabel('Email').fill(`holder-${Date.now()}@example.com`);
+    await a.getByLabel(/^Password/).fill('a-long-password-2');
+    await a.getByRole('button', { name: 'Create account' }).click();
+    await a.waitForURL(`${runtime.base}/`);
+
+    await Promise.all([a.goto(`${runtime.base}/events/${eventId}`), b.goto(`${runtime.base}/events/${eventId}`)]);
+    await Promise.all([a.locator('body[data-live="true"]').waitFor(), b.locator('body[data-live="true"]').waitFor()]);
+    const seat = 'Section Floor, row A, seat 5, €45.00';
+    await b.getByRole('button', { name: `${seat}, available` }).waitFor();
+
+    await a.getByRole('button', { name: `${seat}, available` }).click();
+    await a.getByRole('button', { name: 'Hold these seats' }).click();
+    await a.waitForURL(/\/checkout\//);
+    const held = Date.now();
+    const greyed = b.getByRole('button', { name: `${seat}, held` });
+    await greyed.waitFor({ timeout: 2000 });
+    const delay = Date.now() - held;
+    expect(await greyed.getAttribute('aria-disabled')).toBe('true');
+    expect(delay).toBeLessThan(2000);
+    // The map shows it too: zoomed to seats, the other page's canvas is redrawn.
+    expect(await b.evaluate(() => (globalThis as unknown as { seatCanvas: { frames: number } }).seatCanvas.frames)).toBeGreaterThan(0);
+    await shot(b, 'event-seat-held-elsewhere');
+    expect(errors).toEqual([]);
+    await Promise.all([holder.close(), watcher.close()]);
+  });
+});

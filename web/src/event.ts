@@ -1,0 +1,300 @@
+// The event page: details, the seat map (canvas) and beside it a section → row → seat list whose
+// buttons a keyboard reaches, both kept live by the compact seat stream; a basket up to the
+// per-account limit with its total; "Hold" takes the seats (POST /api/bookings/:eventId with
+// `seats`) and goes to the checkout.
+import { api } from './api';
+import { currentUser } from './session';
+import { SeatCanvas } from './canvas';
+import { byId, el, loginUrl, money, say, when } from './format';
+import { AVAILABLE, BOOKED, decodeStatuses, NOT_FOR_SALE, RESERVED, SeatModel, type AvailabilityAnswer, type SeatmapAnswer, type SectionLayout } from './seats';
+
+interface EventView {
+  event: { id: string; name: string; description: string | null; startsAt: string; onSaleAt: string | null; status: string; queue: { enabled: boolean } };
+  venue: { id: string; name: string; city: string; address: string | null; capacity: number };
+  performer: { id: string; name: string; genre: string | null };
+}
+
+const STATUS_WORDS: Record<number, string> = { [AVAILABLE]: 'available', [RESERVED]: 'held', [BOOKED]: 'sold', [NOT_FOR_SALE]: 'not for sale' };
+
+export async function eventPage(): Promise<void> {
+  const eventId = document.body.dataset.eventId!;
+  const limit = Number(document.body.dataset.maxTickets) || 10;
+  const selectionKey = `box-office:selection:${eventId}`;
+
+  void loadDetails(eventId);
+
+  const [mapResult, availabilityResult] = await Promise.all([
+    api<SeatmapAnswer>(`/api/events/${eventId}/seatmap`),
+    api<AvailabilityAnswer>(`/api/events/${eventId}/availability`),
+  ]);
+  if (!mapResult.ok) {
+    say(byId('event-message'), mapResult.status === 404 ? 'This event does not exist or is not on sale.' : `The seat map could not be loaded: ${mapResult.error.message}`);
+    return;
+  }
+  const model = new SeatModel(mapResult.body);
+  if (availabilityResult.ok) model.setAll(decodeStatuses(availabilityResult.body.statuses, model.map.seatCount), availabilityResult.body.version);
+  const currency = model.map.currency;
+  const selected = new Set<number>();
+  const holdMessage = byId('hold-message');
+
+  const sectionSelect = byId<HTMLSelectElement>('section-select');
+  const rowSelect = byId<HTMLSelectElement>('row-select');
+  const seatButtons = byId('seat-buttons');
+  const canvasElement = byId<HTMLCanvasElement>('seat-canvas');
+
+  const seatName = (index: number): string => {
+    const place = model.place(index)!;
+    const status = selected.has(index) ? 'selected' : STATUS_WORDS[model.statuses[index]!]!;
+    return `Section ${place.section.name}, row ${place.row.name}, seat ${place.number}, ${money(place.section.priceCents, currency)}, ${status}`;
+  };
+
+  const toggle = (index: number): void => {
+    if (selected.has(index)) selected.delete(index);
+    else if (model.statuses[index] !== AVAILABLE) return say(holdMessage, 'That seat is not available.', 'info');
+    else if (selected.size >= limit) return say(holdMessage, `You can choose up to ${limit} seats for this event.`, 'info');
+    else selected.add(index);
+    say(holdMessage, null);
+    changed();
+  };
+
+  const canvas = new SeatCanvas(canvasElement, model, {
+    selected,
+    onSeat: (index) => {
+      toggle(index);
+      const place = model.place(index);
+      if (place) showRow(place.section, place.rowIndex, false);
+    },
+    onSection: (section) => {
+      canvas.showSection(section);
+      showRow(section, 0, false);
+    },
+  });
+  (window as unknown as { seatCanvas: SeatCanvas }).seatCanvas = canvas;
+  byId('zoom-in').addEventListener('click', () => canvas.zoomCentre(1.6));
+  byId('zoom-out').addEventListener('click', () => canvas.zoomCentre(1 / 1.6));
+  byId('zoom-reset').addEventListener('click', () => canvas.fit());
+
+  // Section → row → seat list.
+  const sectionLabel = (section: SectionLayout) => `${section.name} · ${money(section.priceCents, currency)} · ${model.freeIn(section)} of ${section.count} free`;
+  sectionSelect.replaceChildren(...model.sections.map((section) => el('option', { value: String(section.index), text: sectionLabel(section) })));
+  const currentSection = () => model.sections[Number(sectionSelect.value)] ?? model.sections[0]!;
+
+  const fillRows = (section: SectionLayout) => {
+    const chosen = rowSelect.value;
+    rowSelect.replaceChildren(
+      ...section.rows.map((row, i) => el('option', { value: String(i), text: `Row ${row.name} · ${model.freeInRow(row)} of ${row.seats} free` })),
+    );
+    if (chosen && Number(chosen) < section.rows.length) rowSelect.value = chosen;
+  };
+
+  const fillSeats = () => {
+    const section = currentSection();
+    const row = section.rows[Number(rowSelect.value)] ?? section.rows[0];
+    if (!row) return seatButtons.replaceChildren();
+    byId('seats-legend').textContent = `Seats in section ${section.name}, row ${row.name}`;
+    const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.seat : undefined;
+    const buttons: HTMLElement[] = [];
+    for (let n = 0; n < row.seats; n++) {
+      const index = row.first + n;
+      const status = model.statuses[index]!;
+      const chosen = selected.has(index);
+      const mark = chosen ? '✓' : status === AVAILABLE ? '' : status === NOT_FOR_SALE ? '–' : '×';
+      const button = el(
+        'button',
+        {
+          type: 'button',
+          class: `seat s${status}${chosen ? ' chosen' : ''}`,
+          'data-seat': String(index),
+          'aria-label': seatName(index),
+          'aria-pressed': chosen ? 'true' : 'false',
+          'aria-disabled': status !== AVAILABLE && !chosen ? 'true' : undefined,
+        },
+        el('span', { 'aria-hidden': 'true', text: `${n + 1}${mark ? ' ' + mark : ''}` }),
+      );
+      buttons.push(el('li', {}, button));
+    }
+    seatButtons.replaceChildren(...buttons);
+    if (focused) (seatButtons.querySelector(`[data-seat="${focused}"]`) as HTMLElement | null)?.focus();
+  };
+
+  function showRow(section: SectionLayout, rowIndex: number, moveCanvas: boolean): void {
+    sectionSelect.value = String(section.index);
+    fillRows(section);
+    rowSelect.value = String(rowIndex);
+    fillSeats();
+    if (moveCanvas) canvas.showSection(section);
+  }
+
+  sectionSelect.addEventListener('change', () => {
+    rowSelect.value = '0';
+    showRow(currentSection(), 0, true);
+  });
+  rowSelect.addEventListener('change', () => fillSeats());
+  seatButtons.addEventListener('click', (event) => {
+    const button = (event.target as HTMLElement).closest<HTMLElement>('button[data-seat]');
+    if (button) toggle(Number(button.dataset.seat));
+  });
+
+  // The basket.
+  const basket = byId('basket-seats');
+  const holdButton = byId<HTMLButtonElement>('hold');
+  byId('basket-limit').textContent = `Up to ${limit} seats per person.`;
+  function renderBasket(): void {
+    const indexes = [...selected].sort((a, b) => a - b);
+    let total = 0;
+    basket.replaceChildren(
+      ...indexes.map((index) => {
+        const place = model.place(index)!;
+        total += place.section.priceCents;
+        return el(
+          'li',
+          {},
+          `Section ${place.section.name}, row ${place.row.name}, seat ${place.number} · ${money(place.section.priceCents, currency)} `,
+          el('button', { type: 'button', class: 'link', 'data-remove': String(index), 'aria-label': `Remove section ${place.section.name}, row ${place.row.name}, seat ${place.number}`, text: 'Remove' }),
+        );
+      }),
+    );
+    if (!indexes.length) basket.append(el('li', { class: 'hint', text: 'No seats chosen yet: pick them on the map or in the list.' }));
+    byId('basket-total').textContent = indexes.length ? `${money(total, currency)} for ${indexes.length} seat${indexes.length === 1 ? '' : 's'}` : '—';
+    holdButton.disabled = indexes.length === 0;
+    sessionStorage.setItem(selectionKey, JSON.stringify(indexes));
+  }
+  basket.addEventListener('click', (event) => {
+    const button = (event.target as HTMLElement).closest<HTMLElement>('button[data-remove]');
+    if (button) toggle(Number(button.dataset.remove));
+  });
+
+  function changed(): void {
+    renderBasket();
+    const section = currentSection();
+    const option = sectionSelect.selectedOptions[0];
+    if (option) option.textContent = sectionLabel(section);
+    fillRows(section);
+    fillSeats();
+    canvas.invalidate();
+  }
+
+  // A choice made before signing in comes back.
+  try {
+    for (const index of JSON.parse(sessionStorage.getItem(selectionKey) ?? '[]') as number[]) {
+      if (model.statuses[index] === AVAILABLE && selected.size < limit) selected.add(index);
+    }
+  } catch {
+    // nothing kept
+  }
+  const firstFree = model.statuses.indexOf(AVAILABLE);
+  const start = model.place(selected.size ? Math.min(...selected) : firstFree >= 0 ? firstFree : 0);
+  if (start) showRow(start.section, start.rowIndex, false);
+  renderBasket();
+
+  // Live: the compact seat stream. Seats someone else takes turn unavailable at once.
+  const applyStatuses = (changes: Array<[number, number]>) => {
+    const lost: number[] = [];
+    for (const [index, status] of changes) {
+      if (index < 0 || index >= model.statuses.length) continue;
+      model.statuses[index] = status;
+      if (status !== AVAILABLE && selected.has(index) && !holding) {
+        selected.delete(index);
+        lost.push(index);
+      }
+    }
+    if (lost.length) {
+      const names = lost.map((index) => { const p = model.place(index)!; return `section ${p.section.name}, row ${p.row.name}, seat ${p.number}`; });
+      say(holdMessage, `Someone else just took ${names.join('; ')}. It was removed from your seats.`, 'info');
+    }
+    // Update in place where possible; the seat list only shows one row.
+    for (const section of model.sections) {
+      const option = sectionSelect.options[section.index];
+      if (option) option.textContent = sectionLabel(section);
+    }
+    changed();
+  };
+  let holding = false;
+  const stream = new EventSource(`/api/events/${eventId}/seats/stream?format=compact`);
+  stream.addEventListener('snapshot', (event) => {
+    const data = JSON.parse((event as MessageEvent).data) as { version: number; seatCount: number; statuses: string };
+    const statuses = decodeStatuses(data.statuses, model.map.seatCount);
+    const changes: Array<[number, number]> = [];
+    for (let i = 0; i < statuses.length; i++) if (statuses[i] !== model.statuses[i]) changes.push([i, statuses[i]!]);
+    model.version = data.version;
+    applyStatuses(changes);
+    document.body.dataset.live = 'true';
+  });
+  stream.addEventListener('seats', (event) => {
+    const data = JSON.parse((event as MessageEvent).data) as { version: number; changes: Array<[number, number]> };
+    model.version = data.version;
+    applyStatuses(data.changes);
+  });
+  window.addEventListener('pagehide', () => stream.close());
+
+  // Hold.
+  holdButton.addEventListener('click', async () => {
+    const seats = [...selected].sort((a, b) => a - b);
+    if (!seats.length) return;
+    if (!(await currentUser())) {
+      say(holdMessage, 'Please log in to hold seats. Your choice is kept.', 'info');
+      location.assign(loginUrl());
+      return;
+    }
+    holdButton.disabled = true;
+    holding = true;
+    say(holdMessage, 'Holding your seats…', 'info');
+    const result = await api<{ bookingId: string }>(`/api/bookings/${eventId}`, { method: 'POST', json: { seats } });
+    holding = false;
+    holdButton.disabled = false;
+    if (result.ok) {
+      sessionStorage.removeItem(selectionKey);
+      stream.close();
+      location.assign(`/checkout/${encodeURIComponent(result.body.bookingId)}`);
+      return;
+    }
+    const { code, message, details } = result.error;
+    if (result.status === 401) {
+      say(holdMessage, 'Please log in to hold seats. Your choice is kept.', 'info');
+      location.assign(loginUrl());
+    } else if (code === 'tickets_unavailable') {
+      const taken = (details as { seats?: number[] } | undefined)?.seats ?? [];
+      for (const index of taken) {
+        selected.delete(index);
+        if (model.statuses[index] === AVAILABLE) model.statuses[index] = RESERVED;
+      }
+      changed();
+      say(holdMessage, 'Some of those seats were just taken by someone else and have been removed. Please check your seats and try again.');
+    } else if (code === 'ticket_limit') {
+      say(holdMessage, `That would be more than ${limit} tickets for this event for your account (counting tickets you already hold or own).`);
+    } else if (code === 'queue_required') {
+      say(holdMessage, 'This event has a waiting room: you need to queue before you can hold seats. (The queue page is not built yet.)');
+    } else {
+      say(holdMessage, `The seats could not be held: ${message}`);
+    }
+  });
+}
+
+async function loadDetails(eventId: string): Promise<void> {
+  const box = byId('event-details');
+  const result = await api<EventView>(`/api/events/${eventId}`);
+  box.removeAttribute('aria-busy');
+  if (!result.ok) {
+    if (result.status === 404) byId('event-name').textContent = 'Event not found';
+    return;
+  }
+  const { event, venue, performer } = result.body;
+  document.title = `${event.name} · Box office`;
+  byId('event-name').textContent = event.name;
+  box.append(
+    el(
+      'dl',
+      { class: 'details' },
+      el('dt', { text: 'Who' }),
+      el('dd', { text: `${performer.name}${performer.genre ? ` (${performer.genre})` : ''}` }),
+      el('dt', { text: 'When' }),
+      el('dd', {}, el('time', { datetime: event.startsAt, text: when(event.startsAt) })),
+      el('dt', { text: 'Where' }),
+      el('dd', { text: `${venue.name}, ${venue.address ? `${venue.address}, ` : ''}${venue.city}` }),
+    ),
+  );
+  if (event.description) box.append(el('p', { class: 'description', text: event.description }));
+  if (event.status === 'cancelled') say(byId('event-message'), 'This event has been cancelled.');
+  else if (event.onSaleAt && new Date(event.onSaleAt) > new Date()) say(byId('event-message'), `Tickets go on sale ${when(event.onSaleAt)}.`, 'info');
+  else if (event.queue.enabled) say(byId('event-message'), 'This event has a waiting room for its sale.', 'info');
+}
