@@ -28,13 +28,16 @@ export class SeatCanvas {
   private ox = 0;
   private oy = 0;
   private pending = false;
+  /** Until someone pans or zooms, a resize fits the whole venue again. */
+  private moved = false;
   private readonly pointers = new Map<number, { x: number; y: number }>();
   private dragDistance = 0;
   private pinchDistance = 0;
   /** The stage's depth in seat units: shallow for a small hall. */
   private readonly stage: number;
-  /** Frames drawn, for a performance check. */
+  /** Frames drawn, and when the first was (ms after navigation), for the performance checks. */
   frames = 0;
+  firstPaint = 0;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -42,7 +45,10 @@ export class SeatCanvas {
     private readonly handlers: CanvasHandlers,
   ) {
     this.stage = Math.max(1.5, Math.min(6, model.width * 0.08));
-    new ResizeObserver(() => this.resize()).observe(canvas);
+    new ResizeObserver(() => {
+      this.resize();
+      if (!this.moved) this.fit();
+    }).observe(canvas);
     this.resize();
     this.fit();
     canvas.addEventListener('wheel', (event) => {
@@ -70,6 +76,7 @@ export class SeatCanvas {
         return;
       }
       this.dragDistance += Math.abs(point.x - previous.x) + Math.abs(point.y - previous.y);
+      this.moved = true;
       this.ox += point.x - previous.x;
       this.oy += point.y - previous.y;
       this.invalidate();
@@ -89,6 +96,7 @@ export class SeatCanvas {
   }
 
   fit(): void {
+    this.moved = false;
     const { width, height } = this.size();
     const worldHeight = this.model.height + this.stage + 4;
     this.scale = Math.min(width / (this.model.width + 4), height / worldHeight);
@@ -99,6 +107,7 @@ export class SeatCanvas {
 
   /** Zooms so the section fills the view, seats drawn one by one. */
   showSection(section: SectionLayout): void {
+    this.moved = true;
     const { width, height } = this.size();
     const scale = Math.max(SEAT_DETAIL_PX + 2, Math.min((width - 20) / section.w, (height - 20) / section.h, 40));
     this.scale = scale;
@@ -108,6 +117,7 @@ export class SeatCanvas {
   }
 
   zoomAt(factor: number, x: number, y: number): void {
+    this.moved = true;
     const next = Math.min(60, Math.max(0.02, this.scale * factor));
     const applied = next / this.scale;
     this.ox = x - (x - this.ox) * applied;
@@ -174,7 +184,7 @@ export class SeatCanvas {
   }
 
   draw(): void {
-    this.frames++;
+    if (this.frames++ === 0) this.firstPaint = performance.now();
     const context = this.canvas.getContext('2d');
     if (!context) return;
     const ratio = this.canvas.width / (this.canvas.clientWidth || 1);

@@ -21,16 +21,18 @@ export async function eventPage(): Promise<void> {
   const limit = Number(document.body.dataset.maxTickets) || 10;
   const selectionKey = `box-office:selection:${eventId}`;
 
-  void loadDetails(eventId);
-
   const [mapResult, availabilityResult] = await Promise.all([
     api<SeatmapAnswer>(`/api/events/${eventId}/seatmap`),
     api<AvailabilityAnswer>(`/api/events/${eventId}/availability`),
   ]);
   if (!mapResult.ok) {
+    void loadDetails(eventId);
     say(byId('event-message'), mapResult.status === 404 ? 'This event does not exist or is not on sale.' : `The seat map could not be loaded: ${mapResult.error.message}`);
     return;
   }
+  // The details come from the full event view, which at 80,000 seats is 11 MB to build and read:
+  // asked for after the map's two small resources, so it never delays the map.
+  void loadDetails(eventId);
   const model = new SeatModel(mapResult.body);
   if (availabilityResult.ok) model.setAll(decodeStatuses(availabilityResult.body.statuses, model.map.seatCount), availabilityResult.body.version);
   const currency = model.map.currency;
