@@ -207,6 +207,29 @@ const authForm = (kind: 'login' | 'signup') => html`<h1>${kind === 'login' ? 'Lo
   <p>${kind === 'login' ? html`New here? <a id="other-auth" href="/signup">Sign up</a>` : html`Have an account? <a id="other-auth" href="/login">Log in</a>`}</p>
 </form>`;
 
+const queue = html`<h1>Waiting room</h1>
+<p id="queue-event"></p>
+<p id="queue-state" class="queue-state" role="status" aria-live="polite">Joining the line…</p>
+<p id="queue-message" class="message" role="alert" hidden></p>
+<section id="line" aria-labelledby="line-heading" hidden>
+  <h2 id="line-heading">Your place</h2>
+  <dl class="details">
+    <dt>Position</dt><dd id="queue-position">—</dd>
+    <dt>People ahead of you</dt><dd id="queue-ahead">—</dd>
+    <dt>Estimated wait</dt><dd id="queue-eta">—</dd>
+  </dl>
+  <label for="queue-progress">Progress to the front</label>
+  <progress id="queue-progress" max="1" value="0"></progress>
+  <p class="hint">Keep this page open: it moves on to the seats by itself when it is your turn.</p>
+</section>
+<section id="lobby" aria-labelledby="lobby-heading" hidden>
+  <h2 id="lobby-heading">Lobby</h2>
+  <p>The sale opens <strong id="lobby-sale"></strong>, in <strong id="lobby-countdown" role="timer"></strong>.</p>
+  <p>The order is drawn at random from a seed whose hash is published now:</p>
+  <p><code id="lobby-seed" class="seed"></code></p>
+</section>
+<p><a id="fairness" href="#">How the order is drawn (fairness proof)</a></p>`;
+
 const myTickets = html`<h1>My tickets</h1>
 <p id="tickets-message" class="message" role="alert" hidden></p>
 <ol id="bookings" class="bookings" aria-busy="true"></ol>`;
@@ -220,6 +243,11 @@ export const pageRoutes = new Hono<AppEnv>()
     if (!UUID.test(eventId)) throw notFound('event');
     const limit = Math.min(10, settings(c.env).maxTicketsPerUser);
     return page(c, 'event', 'Event', eventPage, { 'event-id': eventId, 'max-tickets': String(limit) });
+  })
+  .get('/events/:eventId/queue', (c) => {
+    const eventId = c.req.param('eventId');
+    if (!UUID.test(eventId)) throw notFound('event');
+    return page(c, 'queue', 'Waiting room', queue, { 'event-id': eventId });
   })
   .get('/checkout/:bookingId', (c) => page(c, 'checkout', 'Checkout', checkout, { 'booking-id': c.req.param('bookingId') }))
   .get('/login', (c) => page(c, 'login', 'Log in', authForm('login')))

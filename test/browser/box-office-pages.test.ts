@@ -34,6 +34,15 @@ describe('the box office in a browser', () => {
     });
   };
 
+  const signUp = async (page: Page, name: string) => {
+    await page.goto(`${runtime.base}/signup`);
+    await page.getByLabel('Name').fill(name);
+    await page.getByLabel('Email').fill(`${name.toLowerCase()}-${Date.now()}@example.com`);
+    await page.getByLabel(/^Password/).fill('a-long-password-3');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.waitForURL(`${runtime.base}/`);
+  };
+
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
     await buildWeb({ quiet: true });
@@ -212,6 +221,61 @@ describe('the box office in a browser', () => {
     expect(zoom.fps).toBeGreaterThanOrEqual(30);
     expect(pan.fps).toBeGreaterThanOrEqual(30);
     await context.close();
+  });
+
+  it('the queue page admits in order and moves on to the seats by itself', { timeout: 90_000 }, async () => {
+    const created = await call<{ event: { id: string } }>(runtime.base, '/api/admin/events', {
+      method: 'POST',
+      token: adminToken,
+      json: {
+        name: 'Queued Night',
+        performerId: (await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token: adminToken, json: { name: 'Queue Band' } })).body.performer.id,
+        venueId: (await call<{ venue: { id: string } }>(runtime.base, '/api/admin/venues', { method: 'POST', token: adminToken, json: { name: 'Queue Hall', city: 'Braga', sections: [{ name: 'Floor', rows: 1, seatsPerRow: 6 }] } })).body.venue.id,
+        startsAt: new Date(Date.now() + 10 * 864e5).toISOString(),
+        status: 'published',
+        prices: { Floor: 2000 },
+        currency: 'EUR',
+        // One shopper at a time: the second waits until the first has paid.
+        queue: { enabled: true, admitPerMinute: 600, maxActive: 1 },
+      },
+    });
+    const queued = created.body.event.id;
+    const [first, second] = await Promise.all([browser.newContext(), browser.newContext()]);
+    const [a, b] = await Promise.all([first.newPage(), second.newPage()]);
+    const errors: string[] = [];
+    watch(a, errors);
+    watch(b, errors);
+    await signUp(a, 'First');
+    await signUp(b, 'Second');
+
+    // The event page says there is a line and links to it.
+    await a.goto(`${runtime.base}/events/${queued}`);
+    await a.getByRole('link', { name: 'Join the line' }).click();
+    await a.waitForURL(`**/events/${queued}/queue`);
+    // Admitted, the page moves on by itself, and the event page says so.
+    await a.waitForURL(`**/events/${queued}`, { timeout: 15_000 });
+    await expect.poll(() => a.locator('#event-message').textContent(), { timeout: 10_000 }).toContain('It is your turn');
+
+    await b.goto(`${runtime.base}/events/${queued}/queue`);
+    await expect.poll(() => b.locator('#queue-state').textContent(), { timeout: 10_000 }).toMatch(/You are (number 1 in line|next)/);
+    expect(await b.locator('#queue-ahead').textContent()).toBe('0');
+    expect(await b.locator('#queue-position').textContent()).toBe('1');
+    await shot(b, 'queue');
+
+    await a.getByRole('button', { name: 'Section Floor, row A, seat 1, €20.00, available' }).click();
+    await a.getByRole('button', { name: 'Hold these seats' }).click();
+    await a.waitForURL(/\/checkout\//);
+    expect(b.url()).toContain('/queue'); // still waiting while the first shopper pays
+    await a.getByRole('button', { name: 'Pay' }).click();
+    await a.getByRole('heading', { name: 'Your tickets are booked' }).waitFor();
+
+    // The first admission ended with the payment: the second is let in and taken to the seats.
+    await b.waitForURL(`**/events/${queued}`, { timeout: 20_000 });
+    await b.getByRole('button', { name: 'Section Floor, row A, seat 2, €20.00, available' }).click();
+    await b.getByRole('button', { name: 'Hold these seats' }).click();
+    await b.waitForURL(/\/checkout\//);
+    expect(errors).toEqual([]);
+    await Promise.all([first.close(), second.close()]);
   });
 
   it('two browsers on one event: a hold in one greys the seat in the other within 2 s', { timeout: 60_000 }, async () => {

@@ -265,7 +265,8 @@ export async function eventPage(): Promise<void> {
     } else if (code === 'ticket_limit') {
       say(holdMessage, `That would be more than ${limit} tickets for this event for your account (counting tickets you already hold or own).`);
     } else if (code === 'queue_required') {
-      say(holdMessage, 'This event has a waiting room: you need to queue before you can hold seats. (The queue page is not built yet.)');
+      say(holdMessage, 'This event has a waiting room: taking you to the line. Your choice is kept.', 'info');
+      location.assign(`/events/${eventId}/queue`);
     } else {
       say(holdMessage, `The seats could not be held: ${message}`);
     }
@@ -298,5 +299,18 @@ async function loadDetails(eventId: string): Promise<void> {
   if (event.description) box.append(el('p', { class: 'description', text: event.description }));
   if (event.status === 'cancelled') say(byId('event-message'), 'This event has been cancelled.');
   else if (event.onSaleAt && new Date(event.onSaleAt) > new Date()) say(byId('event-message'), `Tickets go on sale ${when(event.onSaleAt)}.`, 'info');
-  else if (event.queue.enabled) say(byId('event-message'), 'This event has a waiting room for its sale.', 'info');
+  else if (event.queue.enabled) void showQueue(eventId);
+}
+
+/** An event with its waiting room on: the way in, or how long the admission lasts. */
+async function showQueue(eventId: string): Promise<void> {
+  const box = byId('event-message');
+  const status = (await currentUser()) ? await api<{ state: string; expiresAt: string | null }>(`/api/events/${eventId}/queue/status`) : null;
+  if (status?.ok && status.body.state === 'admitted') {
+    say(box, `It is your turn: hold your seats before ${when(status.body.expiresAt!)}.`, 'ok');
+    return;
+  }
+  box.replaceChildren('This event has a waiting room for its sale. ', el('a', { href: `/events/${eventId}/queue`, text: 'Join the line' }), ' to choose seats.');
+  box.dataset.kind = 'info';
+  box.hidden = false;
 }

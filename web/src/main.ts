@@ -3,6 +3,7 @@ import { authPage } from './auth';
 import { checkoutPage } from './checkout';
 import { eventPage } from './event';
 import { home } from './home';
+import { queuePage } from './queue';
 import { search } from './search';
 import { showAccount } from './session';
 import { ticketsPage } from './tickets';
@@ -15,6 +16,7 @@ const pages: Record<string, () => unknown> = {
   event: eventPage,
   checkout: checkoutPage,
   tickets: ticketsPage,
+  queue: queuePage,
 };
 
 void showAccount();
