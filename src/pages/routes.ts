@@ -53,6 +53,7 @@ function page(c: Context<AppEnv>, name: string, title: string, body: Markup, dat
     <ul>
       <li><a href="/search">All events</a></li>
       <li data-when="signed-in" hidden><a href="/my/tickets">My tickets</a></li>
+      <li data-when="admin" hidden><a href="/door">Door</a></li>
       <li data-when="signed-in" hidden><span class="who" id="who"></span></li>
       <li data-when="signed-in" hidden><button type="button" id="logout" class="link">Log out</button></li>
       <li data-when="signed-out"><a href="/login">Log in</a></li>
@@ -230,6 +231,19 @@ const queue = html`<h1>Waiting room</h1>
 </section>
 <p><a id="fairness" href="#">How the order is drawn (fairness proof)</a></p>`;
 
+const door = html`<h1>Door</h1>
+<form id="scan-form" class="scan" autocomplete="off">
+  <label for="scan-code">Ticket code</label>
+  <div class="row">
+    <input id="scan-code" name="code" autocomplete="off" autocapitalize="off" spellcheck="false">
+    <button type="submit" class="primary">Check</button>
+    <button type="button" id="scan-camera" hidden>Scan with the camera</button>
+  </div>
+  <p id="camera-note" class="hint"></p>
+  <video id="scan-video" muted playsinline hidden></video>
+</form>
+<div id="scan-result" class="scan-result" role="status" aria-live="assertive" aria-atomic="true"></div>`;
+
 const myTickets = html`<h1>My tickets</h1>
 <p id="tickets-message" class="message" role="alert" hidden></p>
 <ol id="bookings" class="bookings" aria-busy="true"></ol>`;
@@ -252,6 +266,7 @@ export const pageRoutes = new Hono<AppEnv>()
   .get('/checkout/:bookingId', (c) => page(c, 'checkout', 'Checkout', checkout, { 'booking-id': c.req.param('bookingId') }))
   .get('/login', (c) => page(c, 'login', 'Log in', authForm('login')))
   .get('/signup', (c) => page(c, 'signup', 'Sign up', authForm('signup')))
+  .get('/door', (c) => page(c, 'door', 'Door', door))
   .get('/my/tickets', (c) => page(c, 'tickets', 'My tickets', myTickets))
   .get('/assets/:file', (c) => {
     const asset = ASSETS.get(`/assets/${c.req.param('file')}`);

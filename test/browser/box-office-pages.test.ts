@@ -18,6 +18,8 @@ describe('the box office in a browser', () => {
   let browser: Browser;
   let eventId: string;
   let adminToken: string;
+  /** The rotating code the first test's ticket page shows, which the door test scans. */
+  let shownCode = '';
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   /** Page errors fail the test: a CSP refusal or a script error shows up here. */
@@ -153,17 +155,58 @@ describe('the box office in a browser', () => {
     await page.getByRole('button', { name: 'Pay' }).click();
     await page.getByRole('heading', { name: 'Your tickets are booked' }).waitFor();
     expect(await page.locator('#confirmed-tickets').textContent()).toContain('Section Floor, row A, seat 2');
+    // Each ticket with its rotating QR code: <87 characters of code>.<8 digits>.
+    await expect.poll(() => page.locator('#confirmed-tickets canvas.qr').getAttribute('data-code')).toMatch(/^[A-Za-z0-9_-]{87}\.\d{8}$/);
+    expect(await page.getByRole('img', { name: 'QR code of the ticket for Section Floor, row A, seat 2' }).count()).toBe(1);
     await shot(page, 'confirmation');
 
     await page.getByRole('link', { name: 'See all my tickets' }).click();
     await page.waitForURL('**/my/tickets');
     await expect.poll(() => page.locator('.booking.confirmed').count()).toBe(1);
     expect(await page.locator('.booking.confirmed').textContent()).toContain('Section Floor, row A, seat 2');
+    await expect.poll(() => page.locator('.booking.confirmed h2').textContent()).toContain('Kingfisher Orchestra: Summer Night');
+    await expect.poll(() => page.locator('.booking.confirmed canvas.qr').getAttribute('data-code')).toMatch(/^[A-Za-z0-9_-]{87}\.\d{8}$/);
+    shownCode = (await page.locator('.booking.confirmed canvas.qr').getAttribute('data-code'))!;
     await shot(page, 'my-tickets');
 
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.waitForURL(`${runtime.base}/`);
     await page.getByRole('link', { name: 'Log in' }).waitFor();
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the door page admits a ticket once, then says already admitted, and refuses a forged code', { timeout: 60_000 }, async () => {
+    expect(shownCode).toBeTruthy();
+    const context = await browser.newContext({ viewport: { width: 800, height: 700 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+    await page.goto(`${runtime.base}/login?next=/door`);
+    await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
+    await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL('**/door');
+    const code = page.getByLabel('Ticket code');
+    const verdict = page.locator('#scan-result .verdict');
+
+    await code.fill(shownCode);
+    await page.keyboard.press('Enter');
+    await expect.poll(() => verdict.textContent()).toBe('✓ ADMITTED');
+    expect(await page.locator('#scan-result').getAttribute('data-result')).toBe('admitted');
+    expect(await page.locator('#scan-result').textContent()).toContain('Section Floor, row A, seat 2');
+    await shot(page, 'door-admitted');
+
+    await code.fill(shownCode);
+    await page.getByRole('button', { name: 'Check' }).click();
+    await expect.poll(() => verdict.textContent()).toBe('! ALREADY ADMITTED');
+    expect(await page.locator('#scan-result').textContent()).toContain('First admitted');
+    await shot(page, 'door-already-admitted');
+
+    await code.fill(shownCode.replace(/^(.{10})./, (_, head: string) => head + (shownCode[10] === 'A' ? 'B' : 'A')));
+    await page.keyboard.press('Enter');
+    await expect.poll(() => verdict.textContent()).toBe('✗ INVALID');
+    await shot(page, 'door-invalid');
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -2,6 +2,7 @@
 // words for a decline (the hold stays: try another card), and cancel (the seats are freed at once).
 import { api, type Booking } from './api';
 import { byId, el, loginUrl, money, say } from './format';
+import { ticketItem } from './tickets';
 
 const DECLINE_WORDS: Record<string, string> = {
   pm_card_chargeDeclined: 'Your card was declined by the bank.',
@@ -32,9 +33,7 @@ export async function checkoutPage(): Promise<void> {
     byId('checkout').hidden = true;
     const section = byId('confirmation');
     section.hidden = false;
-    byId('confirmed-tickets').replaceChildren(
-      ...(confirmed.tickets ?? []).map((t) => el('li', { text: `Section ${t.section}, row ${t.row}, seat ${t.seat} · ${money(t.priceCents, confirmed.currency)}` })),
-    );
+    byId('confirmed-tickets').replaceChildren(...(confirmed.tickets ?? []).map((t) => ticketItem(confirmed, t)));
     byId('confirmation-heading').focus();
   };
 

@@ -2,6 +2,7 @@
 import { authPage } from './auth';
 import { checkoutPage } from './checkout';
 import { eventPage } from './event';
+import { doorPage } from './door';
 import { home } from './home';
 import { queuePage } from './queue';
 import { search } from './search';
@@ -17,6 +18,7 @@ const pages: Record<string, () => unknown> = {
   checkout: checkoutPage,
   tickets: ticketsPage,
   queue: queuePage,
+  door: doorPage,
 };
 
 void showAccount();

@@ -12,7 +12,8 @@ export function currentUser(): Promise<User | null> {
 export async function showAccount(): Promise<void> {
   const user = await currentUser();
   for (const item of document.querySelectorAll<HTMLElement>('[data-when]')) {
-    item.hidden = item.dataset.when !== (user ? 'signed-in' : 'signed-out');
+    const when = item.dataset.when;
+    item.hidden = when === 'admin' ? user?.role !== 'admin' : when !== (user ? 'signed-in' : 'signed-out');
   }
   if (user) byId('who').textContent = `Signed in as ${user.name || user.email}`;
   document.getElementById('logout')?.addEventListener('click', async () => {
