@@ -9,6 +9,7 @@
 // Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1]
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const HOLDS = option('holds', 20);
 const WATCHERS = option('watchers', 1);
@@ -24,6 +25,11 @@ class Watcher {
     this.pump(body).catch(() => {});
   }
 
+  // Declared first: a field declared after `ready` would be defined as undefined after ready's initializer set it.
+  private markReady: () => void = () => {};
+  /** Resolved by the first snapshot: the stream is open and served. */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
+
   private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
     const decoder = new TextDecoder();
     for await (const chunk of body) {
@@ -33,6 +39,7 @@ class Watcher {
       while ((end = this.buffer.indexOf('\n\n')) >= 0) {
         const block = this.buffer.slice(0, end);
         this.buffer = this.buffer.slice(end + 2);
+        if (/^event: snapshot$/m.test(block)) this.markReady();
         if (!/^event: seats$/m.test(block)) continue;
         const data = /^data: (.*)$/m.exec(block)![1]!;
         this.arrivals.push({ at, data: JSON.parse(data) });
@@ -56,6 +63,62 @@ class Watcher {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
+// At 10,000 watchers (issue 9: the stream fans out through the event's SeatRelay objects) this one
+// process holds 10,000 sockets and workerd as many: both under the 20,000 open files allowed here.
+// Streams are opened OPEN_AT_ONCE at a time; a frame's time is taken when its chunk arrives, before
+// parsing, but with this many sockets one Node thread also queues them, so the tail includes the
+// client's own turn to read (counted against the target, not subtracted).
+const OPEN_AT_ONCE = 200;
+
+/** Resident memory of the workerd processes Miniflare started (children of this process), in bytes; null where /proc is missing. */
+function workerdRss(): number | null {
+  try {
+    let total = 0;
+    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+      if (comm !== 'workerd' || Number(rest!.split(' ')[1]) !== process.pid) continue;
+      total += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
+    }
+    return total || null;
+  } catch {
+    return null;
+  }
+}
+
+async function openWatchers(url: string, count: number, controllers: AbortController[]): Promise<Watcher[]> {
+  const watchers: Watcher[] = [];
+  for (let start = 0; start < count; start += OPEN_AT_ONCE) {
+    const batch = await Promise.all(
+      Array.from({ length: Math.min(OPEN_AT_ONCE, count - start) }, async () => {
+        const controller = new AbortController();
+        controllers.push(controller);
+        const response = await fetch(url, { signal: controller.signal });
+        if (response.status !== 200 || !response.body) throw new Error(`stream ${watchers.length}: ${response.status} ${await response.text()}`);
+        const watcher = new Watcher(response.body);
+        await watcher.ready;
+        return watcher;
+      }),
+    );
+    watchers.push(...batch);
+  }
+  return watchers;
+}
+
+function reportFanOut(afterAnswer: number[], rss: { before: number | null; after: number | null }): void {
+  const sorted = [...afterAnswer].sort((a, b) => a - b);
+  console.log(`hold answered → watcher frame over ${sorted.length} frames (${WATCHERS} watchers): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`);
+  if (rss.before !== null && rss.after !== null) {
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    console.log(`workerd resident memory: ${mb(rss.before)} MB before the streams, ${mb(rss.after)} MB with them open: ${((rss.after - rss.before) / WATCHERS / 1024).toFixed(1)} KB a watcher`);
+  }
+}
+
 async function measure(base: string): Promise<void> {
   const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
   const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
@@ -76,15 +139,11 @@ async function measure(base: string): Promise<void> {
   const seat = view.body.tickets[0]!.id;
 
   const controllers: AbortController[] = [];
-  const watchers = await Promise.all(
-    Array.from({ length: WATCHERS }, async () => {
-      const controller = new AbortController();
-      controllers.push(controller);
-      const response = await fetch(`${base}/api/events/${eventId}/seats/stream`, { signal: controller.signal });
-      if (response.status !== 200 || !response.body) throw new Error(`stream: ${response.status}`);
-      return new Watcher(response.body);
-    }),
-  );
+  const rssBefore = workerdRss();
+  const opening = performance.now();
+  const watchers = await openWatchers(`${base}/api/events/${eventId}/seats/stream`, WATCHERS, controllers);
+  const rssAfter = workerdRss();
+  console.log(`${WATCHERS} streams open, each with its snapshot, in ${((performance.now() - opening) / 1000).toFixed(1)} s`);
 
   const afterAnswer: number[] = [];
   const afterRequest: number[] = [];
@@ -107,6 +166,7 @@ async function measure(base: string): Promise<void> {
     for (const watcher of watchers) await watcher.nextSeats();
   }
   for (const controller of controllers) controller.abort();
+  reportFanOut(afterAnswer, { before: rssBefore, after: rssAfter });
 
   for (const [label, values] of [['hold answered → frame', afterAnswer], ['hold sent → frame', afterRequest], ['hold round trip', roundTrips]] as const) {
     const sorted = [...values].sort((a, b) => a - b);
