@@ -53,6 +53,7 @@ function page(c: Context<AppEnv>, name: string, title: string, body: Markup, dat
     <ul>
       <li><a href="/search">All events</a></li>
       <li data-when="signed-in" hidden><a href="/my/tickets">My tickets</a></li>
+      <li data-when="admin" hidden><a href="/organize">Organize</a></li>
       <li data-when="admin" hidden><a href="/door">Door</a></li>
       <li data-when="signed-in" hidden><span class="who" id="who"></span></li>
       <li data-when="signed-in" hidden><button type="button" id="logout" class="link">Log out</button></li>
@@ -244,6 +245,73 @@ const door = html`<h1>Door</h1>
 </form>
 <div id="scan-result" class="scan-result" role="status" aria-live="assertive" aria-atomic="true"></div>`;
 
+const organize = html`<h1>Organize</h1>
+<p class="hint">Performers and venues you create here are remembered in this browser for the event form; those of published events are listed too.</p>
+<div class="organize">
+<form id="performer-form" class="panel" aria-labelledby="performer-heading">
+  <h2 id="performer-heading">New performer</h2>
+  <div class="field"><label for="performer-name">Name</label><input id="performer-name" name="name" required></div>
+  <div class="field"><label for="performer-genre">Genre</label><input id="performer-genre" name="genre"></div>
+  <div class="field"><label for="performer-bio">About</label><textarea id="performer-bio" name="bio" rows="3"></textarea></div>
+  <p id="performer-message" class="message" role="alert" hidden></p>
+  <button type="submit" class="primary">Save performer</button>
+</form>
+<form id="venue-form" class="panel" aria-labelledby="venue-heading">
+  <h2 id="venue-heading">New venue</h2>
+  <div class="field"><label for="venue-name">Name</label><input id="venue-name" name="name" required></div>
+  <div class="field"><label for="venue-city">City</label><input id="venue-city" name="city" required></div>
+  <div class="field"><label for="venue-address">Address</label><input id="venue-address" name="address"></div>
+  <fieldset>
+    <legend>Sections (rows are named A, B, …; seats numbered from 1)</legend>
+    <div id="venue-sections"></div>
+    <button type="button" id="add-section">Add a section</button>
+  </fieldset>
+  <div id="venue-preview-wrap" class="preview">
+    <p id="venue-capacity" role="status" aria-live="polite"></p>
+    <canvas id="venue-preview" class="preview-canvas" role="img" aria-label="Preview of the venue's seat map"></canvas>
+  </div>
+  <p id="venue-message" class="message" role="alert" hidden></p>
+  <button type="submit" class="primary">Save venue</button>
+</form>
+<form id="event-form" class="panel" aria-labelledby="event-heading">
+  <h2 id="event-heading">New event</h2>
+  <div class="field"><label for="event-name">Name</label><input id="event-name" name="name" required></div>
+  <div class="field"><label for="event-description">Description</label><textarea id="event-description" name="description" rows="3"></textarea></div>
+  <div class="field"><label for="event-performer">Performer</label><select id="event-performer" name="performerId" required></select></div>
+  <div class="field"><label for="event-venue">Venue</label><select id="event-venue" name="venueId" required></select></div>
+  <div class="field"><label for="event-starts">Starts</label><input id="event-starts" name="startsAt" type="datetime-local" required></div>
+  <div class="field"><label for="event-onsale">On sale from (empty: now)</label><input id="event-onsale" name="onSaleAt" type="datetime-local"></div>
+  <div class="field"><label for="event-status">Status</label><select id="event-status" name="status"><option value="published">Published</option><option value="draft">Draft</option></select></div>
+  <div class="field"><label for="event-currency">Currency</label><input id="event-currency" name="currency" value="USD" maxlength="3" size="4"></div>
+  <fieldset><legend>Prices by section</legend><div id="event-prices"></div></fieldset>
+  <div class="field"><label class="choice"><input type="checkbox" id="event-queue" name="queue"> Waiting room for the sale</label></div>
+  <fieldset id="queue-settings" hidden>
+    <legend>Waiting room</legend>
+    <div class="field"><label for="queue-rate">Admitted per minute</label><input id="queue-rate" name="admitPerMinute" type="number" min="1" value="100"></div>
+    <div class="field"><label for="queue-active">Shoppers at once</label><input id="queue-active" name="maxActive" type="number" min="1" value="500"></div>
+    <div class="field"><label for="queue-token">Minutes to shop once admitted</label><input id="queue-token" name="tokenMinutes" type="number" min="1" value="10"></div>
+    <div class="field"><label for="queue-lobby">Lobby opens, minutes before the sale</label><input id="queue-lobby" name="lobbyMinutes" type="number" min="0" value="30"></div>
+  </fieldset>
+  <p id="event-message" class="message" role="alert" hidden></p>
+  <button type="submit" class="primary">Create event</button>
+</form>
+</div>`;
+
+const sales = html`<h1>Sales</h1>
+<p id="sales-event"></p>
+<p id="sales-message" class="message" role="alert" hidden></p>
+<dl class="figures">
+  <div><dt>Sold</dt><dd id="sales-sold">—</dd></div>
+  <div><dt>Held</dt><dd id="sales-held">—</dd></div>
+  <div><dt>Available</dt><dd id="sales-available">—</dd></div>
+  <div><dt>Revenue</dt><dd id="sales-revenue">—</dd></div>
+</dl>
+<section class="panel" aria-labelledby="chart-heading">
+  <h2 id="chart-heading">Sold (solid) and held (dashed) while this page is open</h2>
+  <canvas id="sales-chart" class="chart" role="img" aria-label="Tickets sold over time"></canvas>
+  <p class="hint">Updated every 5 seconds.</p>
+</section>`;
+
 const myTickets = html`<h1>My tickets</h1>
 <p id="tickets-message" class="message" role="alert" hidden></p>
 <ol id="bookings" class="bookings" aria-busy="true"></ol>`;
@@ -267,6 +335,12 @@ export const pageRoutes = new Hono<AppEnv>()
   .get('/login', (c) => page(c, 'login', 'Log in', authForm('login')))
   .get('/signup', (c) => page(c, 'signup', 'Sign up', authForm('signup')))
   .get('/door', (c) => page(c, 'door', 'Door', door))
+  .get('/organize', (c) => page(c, 'organize', 'Organize', organize))
+  .get('/organize/events/:eventId', (c) => {
+    const eventId = c.req.param('eventId');
+    if (!UUID.test(eventId)) throw notFound('event');
+    return page(c, 'sales', 'Sales', sales, { 'event-id': eventId });
+  })
   .get('/my/tickets', (c) => page(c, 'tickets', 'My tickets', myTickets))
   .get('/assets/:file', (c) => {
     const asset = ASSETS.get(`/assets/${c.req.param('file')}`);

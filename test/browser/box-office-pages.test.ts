@@ -211,6 +211,67 @@ describe('the box office in a browser', () => {
     await context.close();
   });
 
+  it('an organizer creates a performer, a venue (with its map previewed) and an event that then appears in search', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+    await page.goto(`${runtime.base}/login?next=/organize`);
+    await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
+    await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL('**/organize');
+    await page.locator('body[data-ready="true"]').waitFor();
+
+    const performer = page.locator('#performer-form');
+    await performer.getByLabel('Name', { exact: true }).fill('Velvet Comets');
+    await performer.getByLabel('Genre').fill('indie');
+    await performer.getByRole('button', { name: 'Save performer' }).click();
+    await expect.poll(() => page.locator('#performer-message').textContent()).toBe('Saved Velvet Comets.');
+
+    const venue = page.locator('#venue-form');
+    await venue.getByLabel('Name', { exact: true }).fill('Riverside Arena');
+    await venue.getByLabel('City').fill('Coimbra');
+    await venue.getByLabel('Section name').fill('Stalls');
+    await venue.getByLabel('Rows').fill('3');
+    await venue.getByLabel('Seats per row').fill('8');
+    await venue.getByRole('button', { name: 'Add a section' }).click();
+    await venue.getByLabel('Section name').nth(1).fill('Circle');
+    await venue.getByLabel('Rows').nth(1).fill('2');
+    await venue.getByLabel('Seats per row').nth(1).fill('5');
+    await expect.poll(() => page.locator('#venue-capacity').textContent()).toBe('34 seats in 2 sections');
+    await venue.getByRole('button', { name: 'Save venue' }).click();
+    await expect.poll(() => page.locator('#venue-message').textContent()).toBe('Saved Riverside Arena (34 seats).');
+
+    const form = page.locator('#event-form');
+    await form.getByLabel('Name', { exact: true }).fill('Velvet Comets Live');
+    expect(await form.getByLabel('Performer').inputValue()).not.toBe('');
+    expect(await form.getByLabel('Venue').locator('option:checked').textContent()).toBe('Riverside Arena, Coimbra');
+    await form.getByLabel('Starts').fill('2027-03-14T20:30');
+    await form.getByLabel('Price in Stalls').fill('30');
+    await form.getByLabel('Price in Circle').fill('20');
+    await form.getByLabel('Currency').fill('EUR');
+    await shot(page, 'organize');
+    await form.getByRole('button', { name: 'Create event' }).click();
+    await expect.poll(() => page.locator('#event-message').textContent(), { timeout: 20_000 }).toContain('Created Velvet Comets Live with 34 tickets.');
+
+    await page.getByRole('link', { name: 'Sales' }).click();
+    await page.waitForURL('**/organize/events/*');
+    await expect.poll(() => page.locator('#sales-available').textContent()).toBe('34');
+    expect(await page.locator('#sales-sold').textContent()).toBe('0');
+    expect(await page.locator('#sales-revenue').textContent()).toBe('€0.00');
+    await shot(page, 'sales');
+
+    await page.goto(`${runtime.base}/search?keyword=${encodeURIComponent('velvet comets')}`);
+    const result = page.getByRole('link', { name: 'Velvet Comets Live' });
+    await result.waitFor();
+    const card = page.locator('.result', { has: result });
+    expect(await card.locator('.city').textContent()).toBe('Coimbra');
+    expect(await card.locator('.price').textContent()).toBe('From €20.00');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('an 80,000-seat stadium: the map is painted quickly and pans and zooms at 30 frames/s or more', { timeout: 120_000 }, async () => {
     const performer = await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token: adminToken, json: { name: 'Stadium Band' } });
     const sections = Array.from({ length: 40 }, (_, i) => ({ name: `S${101 + i}`, rows: 40, seatsPerRow: 50 }));

@@ -4,6 +4,7 @@ import { checkoutPage } from './checkout';
 import { eventPage } from './event';
 import { doorPage } from './door';
 import { home } from './home';
+import { organizePage, salesPage } from './organize';
 import { queuePage } from './queue';
 import { search } from './search';
 import { showAccount } from './session';
@@ -19,6 +20,8 @@ const pages: Record<string, () => unknown> = {
   tickets: ticketsPage,
   queue: queuePage,
   door: doorPage,
+  organize: organizePage,
+  sales: salesPage,
 };
 
 void showAccount();

@@ -1,0 +1,310 @@
+// The organizer's pages: performers, venues (sections × rows × seats with a live preview of the
+// map, drawn by the same canvas as the event page), events (prices by section, on-sale time, queue
+// settings), and an event's sales (sold, held, available, revenue, and a chart of what this page
+// has seen over time: the API gives the figures of now, not a history).
+import { api, type SearchAnswer, type User } from './api';
+import { SeatCanvas } from './canvas';
+import { byId, el, loginUrl, money, say } from './format';
+import { SeatModel, type SeatmapAnswer } from './seats';
+import { currentUser } from './session';
+
+interface KnownVenue {
+  id: string;
+  name: string;
+  city: string;
+  /** Known when it was created here; else read from the seat map of one of its events. */
+  sections?: string[];
+  eventId?: string;
+}
+
+interface Known {
+  performers: Array<{ id: string; name: string }>;
+  venues: KnownVenue[];
+}
+
+const STORE = 'box-office:organizer';
+
+function remembered(): Known {
+  try {
+    const known = JSON.parse(localStorage.getItem(STORE) ?? '') as Known;
+    if (Array.isArray(known.performers) && Array.isArray(known.venues)) return known;
+  } catch {
+    // nothing kept yet
+  }
+  return { performers: [], venues: [] };
+}
+
+function remember(known: Known): void {
+  localStorage.setItem(STORE, JSON.stringify(known));
+}
+
+async function requireOrganizer(): Promise<User | null> {
+  const user = await currentUser();
+  if (!user) {
+    location.assign(loginUrl());
+    return null;
+  }
+  if (user.role !== 'admin') {
+    const main = byId('main');
+    main.replaceChildren(el('h1', { text: 'Organizers only' }), el('p', { text: 'This page is for the box office’s organizers. Sign in with an organizer account.' }));
+    return null;
+  }
+  return user;
+}
+
+function problems(error: { message: string; details?: unknown }): string {
+  const details = Array.isArray(error.details) ? (error.details as Array<{ field?: string; message?: string }>) : [];
+  return details.length ? `${error.message} ${details.map((d) => `${d.field ?? ''}: ${d.message ?? ''}`).join('; ')}` : error.message;
+}
+
+export async function organizePage(): Promise<void> {
+  if (!(await requireOrganizer())) return;
+  const known = remembered();
+  const performerSelect = byId<HTMLSelectElement>('event-performer');
+  const venueSelect = byId<HTMLSelectElement>('event-venue');
+  const fillChoices = () => {
+    const performer = performerSelect.value;
+    const venue = venueSelect.value;
+    performerSelect.replaceChildren(el('option', { value: '', text: 'Choose a performer' }), ...known.performers.map((p) => el('option', { value: p.id, text: p.name })));
+    venueSelect.replaceChildren(el('option', { value: '', text: 'Choose a venue' }), ...known.venues.map((v) => el('option', { value: v.id, text: `${v.name}, ${v.city}` })));
+    performerSelect.value = performer;
+    venueSelect.value = venue;
+  };
+  fillChoices();
+
+  // Performers
+  const performerForm = byId<HTMLFormElement>('performer-form');
+  performerForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(performerForm);
+    const body = { name: String(data.get('name') ?? '').trim(), genre: String(data.get('genre') ?? '').trim() || undefined, bio: String(data.get('bio') ?? '').trim() || undefined };
+    const message = byId('performer-message');
+    if (!body.name) return say(message, 'Give the performer a name.');
+    const result = await api<{ performer: { id: string; name: string } }>('/api/admin/performers', { method: 'POST', json: body });
+    if (!result.ok) return say(message, `Not saved: ${problems(result.error)}`);
+    known.performers.unshift({ id: result.body.performer.id, name: result.body.performer.name });
+    remember({ performers: known.performers.slice(0, 200), venues: known.venues });
+    fillChoices();
+    performerSelect.value = result.body.performer.id;
+    performerForm.reset();
+    say(message, `Saved ${result.body.performer.name}.`, 'ok');
+  });
+
+  // Venues, with a live preview of the map.
+  const sectionRows = byId('venue-sections');
+  const venueForm = byId<HTMLFormElement>('venue-form');
+  let shownCanvas = byId<HTMLCanvasElement>('venue-preview');
+  let preview: SeatCanvas | null = null;
+  const sectionsOf = () =>
+    [...sectionRows.querySelectorAll<HTMLElement>('.section-row')].map((row) => ({
+      name: (row.querySelector('[data-field=name]') as HTMLInputElement).value.trim(),
+      rows: Number((row.querySelector('[data-field=rows]') as HTMLInputElement).value),
+      seatsPerRow: Number((row.querySelector('[data-field=seats]') as HTMLInputElement).value),
+    }));
+  const redraw = () => {
+    const sections = sectionsOf().filter((s) => s.name && s.rows >= 1 && s.seatsPerRow >= 1 && s.rows <= 200 && s.seatsPerRow <= 500);
+    const rowName = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : String.fromCharCode(65 + Math.floor(i / 26) - 1) + String.fromCharCode(65 + (i % 26)));
+    const map: SeatmapAnswer = {
+      eventId: 'preview',
+      version: 'preview',
+      currency: 'USD',
+      seatCount: sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0),
+      sections: sections.map((s) => ({ name: s.name, priceCents: 0, rows: Array.from({ length: s.rows }, (_, i) => ({ name: rowName(i), seats: s.seatsPerRow })) })),
+    };
+    byId('venue-capacity').textContent = `${map.seatCount.toLocaleString('en')} seats in ${sections.length} section${sections.length === 1 ? '' : 's'}`;
+    const model = new SeatModel(map);
+    model.statuses.fill(0);
+    // A new canvas each time: the preview is small and the layout changes with every keystroke.
+    const fresh = shownCanvas.cloneNode() as HTMLCanvasElement;
+    shownCanvas.replaceWith(fresh);
+    shownCanvas = fresh;
+    preview = new SeatCanvas(fresh, model, { selected: new Set(), onSeat: () => {}, onSection: (section) => preview?.showSection(section) });
+    byId('venue-preview-wrap').dataset.sections = String(sections.length);
+  };
+  let sectionCount = 0;
+  const addSection = (name = '', rows = 10, seats = 20) => {
+    sectionCount++;
+    const id = `s${sectionCount}`;
+    const row = el(
+      'div',
+      { class: 'section-row', role: 'group', 'aria-label': `Section ${sectionCount}` },
+      el('div', { class: 'field' }, el('label', { for: `${id}-name`, text: 'Section name' }), el('input', { id: `${id}-name`, 'data-field': 'name', value: name, required: true })),
+      el('div', { class: 'field' }, el('label', { for: `${id}-rows`, text: 'Rows' }), el('input', { id: `${id}-rows`, 'data-field': 'rows', type: 'number', min: '1', max: '200', value: String(rows) })),
+      el('div', { class: 'field' }, el('label', { for: `${id}-seats`, text: 'Seats per row' }), el('input', { id: `${id}-seats`, 'data-field': 'seats', type: 'number', min: '1', max: '500', value: String(seats) })),
+      el('button', { type: 'button', class: 'link', 'data-remove-section': '', text: 'Remove section' }),
+    );
+    sectionRows.append(row);
+    redraw();
+  };
+  sectionRows.addEventListener('input', () => redraw());
+  sectionRows.addEventListener('click', (event) => {
+    const button = (event.target as HTMLElement).closest('[data-remove-section]');
+    if (button && sectionRows.children.length > 1) {
+      button.closest('.section-row')?.remove();
+      redraw();
+    }
+  });
+  byId('add-section').addEventListener('click', () => addSection(`Section ${sectionCount + 1}`));
+  addSection('Floor', 10, 20);
+  venueForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(venueForm);
+    const message = byId('venue-message');
+    const sections = sectionsOf();
+    const body = { name: String(data.get('name') ?? '').trim(), city: String(data.get('city') ?? '').trim(), address: String(data.get('address') ?? '').trim() || undefined, sections };
+    if (!body.name || !body.city) return say(message, 'Give the venue a name and a city.');
+    const result = await api<{ venue: { id: string; name: string; city: string } }>('/api/admin/venues', { method: 'POST', json: body });
+    if (!result.ok) return say(message, `Not saved: ${problems(result.error)}`);
+    const venue = result.body.venue;
+    known.venues.unshift({ id: venue.id, name: venue.name, city: venue.city, sections: sections.map((s) => s.name) });
+    remember({ performers: known.performers, venues: known.venues.filter((v) => v.sections).slice(0, 200) });
+    fillChoices();
+    venueSelect.value = venue.id;
+    void showPrices();
+    say(message, `Saved ${venue.name} (${sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0)} seats).`, 'ok');
+  });
+
+  // Events: prices by section of the chosen venue.
+  const prices = byId('event-prices');
+  async function showPrices(): Promise<void> {
+    const venue = known.venues.find((v) => v.id === venueSelect.value);
+    if (!venue) return prices.replaceChildren(el('p', { class: 'hint', text: 'Choose a venue to set a price for each of its sections.' }));
+    if (!venue.sections && venue.eventId) {
+      const map = await api<SeatmapAnswer>(`/api/events/${venue.eventId}/seatmap`);
+      if (map.ok) venue.sections = map.body.sections.map((s) => s.name);
+    }
+    prices.replaceChildren(
+      ...(venue.sections ?? []).map((name, i) =>
+        el('div', { class: 'field' }, el('label', { for: `price-${i}`, text: `Price in ${name}` }), el('input', { id: `price-${i}`, 'data-section': name, type: 'number', min: '0', step: '0.01', value: '25.00', required: true })),
+      ),
+    );
+  }
+  venueSelect.addEventListener('change', () => void showPrices());
+  void showPrices();
+  const queueBox = byId<HTMLInputElement>('event-queue');
+  const queueFields = byId('queue-settings');
+  queueBox.addEventListener('change', () => (queueFields.hidden = !queueBox.checked));
+  const eventForm = byId<HTMLFormElement>('event-form');
+  eventForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const data = new FormData(eventForm);
+    const message = byId('event-message');
+    const iso = (name: string) => {
+      const value = String(data.get(name) ?? '');
+      return value ? new Date(value).toISOString() : undefined;
+    };
+    const priceMap: Record<string, number> = {};
+    for (const input of prices.querySelectorAll<HTMLInputElement>('input[data-section]')) priceMap[input.dataset.section!] = Math.round(Number(input.value) * 100);
+    const number = (name: string) => (data.get(name) ? Number(data.get(name)) : undefined);
+    const body = {
+      name: String(data.get('name') ?? '').trim(),
+      description: String(data.get('description') ?? '').trim() || undefined,
+      performerId: performerSelect.value,
+      venueId: venueSelect.value,
+      startsAt: iso('startsAt'),
+      onSaleAt: iso('onSaleAt'),
+      status: String(data.get('status') ?? 'published'),
+      currency: String(data.get('currency') ?? 'USD').trim() || undefined,
+      prices: priceMap,
+      queue: queueBox.checked
+        ? { enabled: true, admitPerMinute: number('admitPerMinute'), maxActive: number('maxActive'), tokenMinutes: number('tokenMinutes'), lobbyMinutes: number('lobbyMinutes') }
+        : undefined,
+    };
+    if (!body.name || !body.performerId || !body.venueId || !body.startsAt) return say(message, 'Give the event a name, a performer, a venue and a start time.');
+    const submit = eventForm.querySelector('button[type=submit]') as HTMLButtonElement;
+    submit.disabled = true;
+    say(message, 'Creating the event and one ticket per seat…', 'info');
+    const result = await api<{ event: { id: string; name: string }; ticketCount: number }>('/api/admin/events', { method: 'POST', json: body });
+    submit.disabled = false;
+    if (!result.ok) return say(message, `Not saved: ${problems(result.error)}`);
+    const { event: created, ticketCount } = result.body;
+    message.replaceChildren(
+      `Created ${created.name} with ${ticketCount} tickets. `,
+      el('a', { href: `/events/${created.id}`, text: 'Event page' }),
+      ' · ',
+      el('a', { href: `/organize/events/${created.id}`, text: 'Sales' }),
+    );
+    message.dataset.kind = 'ok';
+    message.hidden = false;
+  });
+
+  // Performers and venues of published events, so events can be made for them too.
+  const found = await api<SearchAnswer>('/api/events/search?pageSize=100');
+  if (found.ok) {
+    for (const event of found.body.events) {
+      if (!known.performers.some((p) => p.id === event.performer.id)) known.performers.push({ id: event.performer.id, name: event.performer.name });
+      if (!known.venues.some((v) => v.id === event.venue.id)) known.venues.push({ id: event.venue.id, name: event.venue.name, city: event.venue.city, eventId: event.id });
+    }
+    fillChoices();
+  }
+  document.body.dataset.ready = 'true';
+}
+
+interface Sales {
+  sold: number;
+  held: number;
+  available: number;
+  revenueCents: number;
+  currency: string;
+}
+
+export async function salesPage(): Promise<void> {
+  if (!(await requireOrganizer())) return;
+  const eventId = document.body.dataset.eventId!;
+  void api<{ event: { name: string } }>(`/api/events/${eventId}`).then((view) => {
+    if (view.ok) byId('sales-event').replaceChildren(el('a', { href: `/events/${eventId}`, text: view.body.event.name }));
+  });
+  const samples: Array<{ at: number; sold: number; held: number }> = [];
+  const chart = byId<HTMLCanvasElement>('sales-chart');
+  const load = async () => {
+    const result = await api<Sales>(`/api/admin/events/${eventId}/sales`);
+    if (!result.ok) return say(byId('sales-message'), `The figures could not be loaded: ${result.error.message}`);
+    const sales = result.body;
+    byId('sales-sold').textContent = sales.sold.toLocaleString('en');
+    byId('sales-held').textContent = sales.held.toLocaleString('en');
+    byId('sales-available').textContent = sales.available.toLocaleString('en');
+    byId('sales-revenue').textContent = money(sales.revenueCents, sales.currency);
+    samples.push({ at: Date.now(), sold: sales.sold, held: sales.held });
+    if (samples.length > 720) samples.shift();
+    drawChart(chart, samples, sales.sold + sales.held + sales.available);
+    chart.setAttribute('aria-label', `Tickets sold over the last ${Math.max(1, Math.round((Date.now() - samples[0]!.at) / 60000))} minutes: now ${sales.sold} sold and ${sales.held} held`);
+  };
+  await load();
+  setInterval(() => void load(), 5000);
+}
+
+function drawChart(canvas: HTMLCanvasElement, samples: Array<{ at: number; sold: number; held: number }>, capacity: number): void {
+  const ratio = window.devicePixelRatio || 1;
+  const width = canvas.clientWidth || 600;
+  const height = canvas.clientHeight || 220;
+  canvas.width = width * ratio;
+  canvas.height = height * ratio;
+  const context = canvas.getContext('2d')!;
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  context.fillStyle = '#fff';
+  context.fillRect(0, 0, width, height);
+  const pad = 30;
+  const top = Math.max(1, capacity);
+  const first = samples[0]!.at;
+  const span = Math.max(60_000, samples[samples.length - 1]!.at - first);
+  const x = (at: number) => pad + ((at - first) / span) * (width - 2 * pad);
+  const y = (value: number) => height - pad - (value / top) * (height - 2 * pad);
+  context.strokeStyle = '#999';
+  context.strokeRect(pad, pad, width - 2 * pad, height - 2 * pad);
+  context.fillStyle = '#555';
+  context.font = '12px system-ui, sans-serif';
+  context.fillText(`${top} seats`, pad + 4, pad + 14);
+  context.fillText('now', width - pad - 24, height - pad + 16);
+  const line = (key: 'sold' | 'held', colour: string, dash: number[]) => {
+    context.strokeStyle = colour;
+    context.lineWidth = 2.5;
+    context.setLineDash(dash);
+    context.beginPath();
+    samples.forEach((sample, i) => (i ? context.lineTo(x(sample.at), y(sample[key])) : context.moveTo(x(sample.at), y(sample[key]))));
+    if (samples.length === 1) context.lineTo(width - pad, y(samples[0]![key]));
+    context.stroke();
+    context.setLineDash([]);
+  };
+  line('held', '#f0a800', [6, 4]);
+  line('sold', '#1b7f3b', []);
+}
