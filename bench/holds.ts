@@ -8,13 +8,18 @@
 // Runs the Worker on the Workers runtime directly (scripts/lib/local-runtime.ts: Miniflare, a fresh
 // database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
 //
-// Usage: npx tsx bench/holds.ts [--connections 16] [--seconds 8] [--rounds 3]
+// Usage: npx tsx bench/holds.ts [--connections 16] [--seconds 8] [--rounds 3] [--quick]
+//   --quick: one round of 1 s on fewer events, checking only that every hold and refusal answers as it should.
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
+import { closeOnSignal } from './lib/signals';
+import { median as middle, quick, recordResult, roundsFigure } from './lib/results';
 
+const QUICK = quick();
 const CONNECTIONS = option('connections', 16);
-const SECONDS = option('seconds', 8);
-const ROUNDS = option('rounds', 3);
+const SECONDS = option('seconds', QUICK ? 1 : 8);
+const ROUNDS = option('rounds', QUICK ? 1 : 3);
+const CLUB_EVENTS = QUICK ? 3 : 12;
 
 interface Venue {
   label: string;
@@ -100,13 +105,13 @@ class SeatSupply {
 
 async function measure(base: string, signIn: (count: number) => Promise<string[]>): Promise<void> {
   const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
-  console.log('creating the events: 12 of 2,000 seats and one of 80,000 …');
+  console.log(`creating the events: ${CLUB_EVENTS} of 2,000 seats and one of 80,000 …`);
   const clubs = [];
-  for (let i = 0; i < 12; i += 1) clubs.push(await createEvent(base, admin, CLUB));
+  for (let i = 0; i < CLUB_EVENTS; i += 1) clubs.push(await createEvent(base, admin, CLUB));
   const stadium = await createEvent(base, admin, STADIUM);
   console.log('signing in buyers …');
   // One seat per hold, buyers taken in turn: nobody nears the ticket limit of 10 per event.
-  const buyers = await signIn(12_000);
+  const buyers = await signIn(CLUB_EVENTS * 1000);
   const blocker = buyers.pop()!;
   // A seat held before the measuring starts: every refused request asks for it.
   const blocked = stadium.ticketIds.at(-1)!;
@@ -144,9 +149,27 @@ async function measure(base: string, signIn: (count: number) => Promise<string[]
     console.log(`  ${label.padEnd(22)} ${figure.perSecond.toFixed(0).padStart(6)}/s  p50 ${figure.p50.toFixed(1)} ms  p99 ${figure.p99.toFixed(1)} ms`);
   }
   console.log(`  80k ÷ 2k = ${(big.perSecond / club.perSecond).toFixed(2)} (target ≥ 0.9); 80k ÷ refused = ${(big.perSecond / refused.perSecond).toFixed(2)} (target ≥ 0.5)`);
+  const ratios = (a: keyof typeof results, b: keyof typeof results) => results[a].map((r, i) => r.perSecond / results[b][i]!.perSecond);
+  const vsClub = ratios('stadium', 'club');
+  const vsRefused = ratios('stadium', 'refused');
+  recordResult('holds', {
+    options: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS },
+    figures: [
+      roundsFigure('holds at 2,000 seats', results.club.map((r) => r.perSecond), '/s'),
+      roundsFigure('holds at 80,000 seats', results.stadium.map((r) => r.perSecond), '/s'),
+      roundsFigure('refused by the lock (80,000 seats)', results.refused.map((r) => r.perSecond), '/s'),
+      roundsFigure('hold p99 at 80,000 seats', results.stadium.map((r) => r.p99), 'ms'),
+      // Ratios per round (the rounds alternate the loads), their median, min and max.
+      roundsFigure('holds/s at 80k ÷ at 2k', vsClub, '×', { target: '≥ 0.9', met: middle(vsClub) >= 0.9 }),
+      roundsFigure('holds/s at 80k ÷ refused', vsRefused, '×', { target: '≥ 0.5', met: middle(vsRefused) >= 0.5 }),
+    ],
+    // Every call answered as expected, or the run stopped (run() throws on any other status).
+    checks: [{ label: 'holds and refusals answered 201 / 409', value: 0, expected: 0, ok: true }],
+  });
 }
 
 const runtime = await startLocalRuntime('holds');
+closeOnSignal(runtime);
 let failed = false;
 try {
   await measure(runtime.base, runtime.signIn);

@@ -7,13 +7,17 @@
 // Runs the Worker on the Workers runtime directly (scripts/lib/local-runtime.ts: Miniflare, a fresh
 // database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
 //
-// Usage: npx tsx bench/reads.ts [--connections 16] [--seconds 5] [--rounds 3]
+// Usage: npx tsx bench/reads.ts [--connections 16] [--seconds 5] [--rounds 3] [--quick]
+//   --quick: one round of 1 s, checking only that every path answers as it should.
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
+import { closeOnSignal } from './lib/signals';
+import { median as middle, quick, recordResult, roundsFigure, type Figure } from './lib/results';
 
+const QUICK = quick();
 const CONNECTIONS = option('connections', 16);
-const SECONDS = option('seconds', 5);
-const ROUNDS = option('rounds', 3);
+const SECONDS = option('seconds', QUICK ? 1 : 5);
+const ROUNDS = option('rounds', QUICK ? 1 : 3);
 
 type Sections = Array<{ name: string; rows: number; seatsPerRow: number }>;
 
@@ -91,9 +95,27 @@ async function measure(base: string): Promise<void> {
     );
   }
   console.log('  targets: view at 200 seats ≥ 0.8 × trivial; availability at 80k ≥ 0.8 × trivial');
+  const targets: Record<string, number> = { 'view, 200 seats': 0.8, 'availability, 80k': 0.8 };
+  const figures: Figure[] = [];
+  const trivialRuns = results.get(paths[0]![0])!.map((r) => r.perSecond);
+  for (const [label] of paths) {
+    const runs = results.get(label)!;
+    figures.push(roundsFigure(`${label}: requests/s`, runs.map((r) => r.perSecond), '/s'));
+    if (label === paths[0]![0]) continue;
+    // Per round against the trivial route of the same round.
+    const ratios = runs.map((r, i) => r.perSecond / trivialRuns[i]!);
+    const target = targets[label];
+    figures.push(roundsFigure(`${label} ÷ trivial`, ratios, '×', target ? { target: `≥ ${target}`, met: middle(ratios) >= target } : {}));
+  }
+  recordResult('reads', {
+    options: { connections: CONNECTIONS, seconds: SECONDS, rounds: ROUNDS },
+    figures,
+    checks: [{ label: 'every path answered its status', value: 0, expected: 0, ok: true }],
+  });
 }
 
 const runtime = await startLocalRuntime('reads');
+closeOnSignal(runtime);
 let failed = false;
 try {
   await measure(runtime.base);

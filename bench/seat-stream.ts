@@ -6,13 +6,18 @@
 // Runs the Worker on the Workers runtime directly (bench/lib/local-runtime.ts: Miniflare, a fresh
 // database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
 //
-// Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1]
+// Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1] [--quick]
+//   (issue 9's target is at 10,000 watchers: `npm run bench` passes --watchers 10000; --quick: 5 holds)
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
+import { closeOnSignal } from './lib/signals';
 import { readdirSync, readFileSync } from 'node:fs';
+import { quick, recordResult } from './lib/results';
 
-const HOLDS = option('holds', 20);
+const HOLDS = option('holds', quick() ? 5 : 20);
 const WATCHERS = option('watchers', 1);
+const TARGET_WATCHERS = 10_000;
+const TARGET_P99_MS = 250;
 
 /** Resolves each `seats` frame's arrival time, in order. */
 class Watcher {
@@ -176,9 +181,28 @@ async function measure(base: string): Promise<void> {
   }
   const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
   console.log(`a watcher sees a hold ${(median(afterRequest) / median(roundTrips)).toFixed(1)}× the hold's own round trip after it was sent (the batch window is 100 ms)`);
+  const p99 = percentile([...afterAnswer].sort((a, b) => a - b), 99);
+  console.log(`hold answered → frame p99 over ${afterAnswer.length} frames: ${p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS} ms at ${TARGET_WATCHERS.toLocaleString('en')} watchers)`);
+  const atTarget = WATCHERS >= TARGET_WATCHERS;
+  recordResult('seat-stream', {
+    options: { holds: HOLDS, watchers: WATCHERS },
+    figures: [
+      {
+        label: `hold answered → watcher frame, p99 (${WATCHERS.toLocaleString('en')} watchers, ${afterAnswer.length} frames)`,
+        value: Math.round(p99 * 10) / 10,
+        unit: 'ms',
+        target: atTarget ? `≤ ${TARGET_P99_MS} ms` : `≤ ${TARGET_P99_MS} ms at ${TARGET_WATCHERS.toLocaleString('en')} watchers (not measured here)`,
+        ...(atTarget ? { met: p99 <= TARGET_P99_MS } : {}),
+      },
+      { label: 'hold answered → watcher frame, median', value: Math.round(median(afterAnswer) * 10) / 10, unit: 'ms' },
+      { label: 'hold round trip, median', value: Math.round(median(roundTrips) * 10) / 10, unit: 'ms' },
+    ],
+    checks: [{ label: 'every hold reached every watcher', value: 0, expected: 0, ok: true }],
+  });
 }
 
 const runtime = await startLocalRuntime('seat_stream');
+closeOnSignal(runtime);
 let failed = false;
 try {
   await measure(runtime.base);

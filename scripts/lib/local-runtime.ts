@@ -32,6 +32,8 @@ export interface LocalRuntime {
   signIn(count: number): Promise<string[]>;
   /** The Miniflare instance, for a benchmark that calls a Durable Object's RPC directly. */
   miniflare: Miniflare;
+  /** A node-postgres connection string of the fresh database (a benchmark's checks read it directly). */
+  databaseUrl: string;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         await db.end();
       }
     };
-    return { base: url.origin, signIn, miniflare: mf, close };
+    return { base: url.origin, signIn, miniflare: mf, databaseUrl: database.nodeConnectionString, close };
   } catch (error) {
     await close();
     throw error;
