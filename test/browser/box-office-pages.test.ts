@@ -186,7 +186,7 @@ describe('the box office in a browser', () => {
     await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
     await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL('**/door');
+    await page.waitForURL((url) => url.pathname === '/door');
     const code = page.getByLabel('Ticket code');
     const verdict = page.locator('#scan-result .verdict');
 
@@ -220,7 +220,7 @@ describe('the box office in a browser', () => {
     await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
     await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
     await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL('**/organize');
+    await page.waitForURL((url) => url.pathname === '/organize');
     await page.locator('body[data-ready="true"]').waitFor();
 
     const performer = page.locator('#performer-form');
@@ -268,6 +268,41 @@ describe('the box office in a browser', () => {
     const card = page.locator('.result', { has: result });
     expect(await card.locator('.city').textContent()).toBe('Coimbra');
     expect(await card.locator('.price').textContent()).toBe('From €20.00');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('every page fits a 375 px wide screen', { timeout: 60_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 800 }, isMobile: true, hasTouch: true });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+    const overflow = async (path: string, ready: string) => {
+      await page.goto(`${runtime.base}${path}`);
+      await page.locator(ready).first().waitFor({ state: 'attached', timeout: 10_000 }).catch((error: Error) => {
+        throw new Error(`${path}: ${error.message} (at ${page.url()}; ${errors.join(" / ")})`);
+      });
+      const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+      return { path, width };
+    };
+    const widths = [
+      await overflow('/', '#upcoming li'),
+      await overflow('/search?keyword=kingfisher', '#results li'),
+      await overflow(`/events/${eventId}`, '#seat-buttons button'),
+      await overflow('/signup', '#auth-form'),
+    ];
+    await shot(page, 'signup-375');
+    await page.goto(`${runtime.base}/login?next=/organize`);
+    await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
+    await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL((url) => url.pathname === '/organize');
+    widths.push(await overflow('/organize', 'body[data-ready="true"]'));
+    widths.push(await overflow('/door', '#scan-form'));
+    widths.push(await overflow('/my/tickets', '#bookings:not([aria-busy])'));
+    widths.push(await overflow(`/events/${eventId}`, '#seat-buttons button'));
+    await shot(page, 'event-375');
+    expect(widths.filter((w) => w.width > 375)).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   });
