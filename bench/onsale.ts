@@ -680,7 +680,7 @@ async function main(): Promise<boolean> {
     console.log(`  admissions: ${admittedTotal.toLocaleString('en')} over ${tickTimes.length} ticks; ${rate.toFixed(0)}/min between the first tick and ${((cutoff - (tickTimes[0] ?? cutoff)) / 1000).toFixed(0)} s later (configured ${ADMIT_PER_MINUTE}: ${(rateError * 100).toFixed(1)} %); whole minutes: ${perMinute.join(', ') || 'none'}`);
     console.log(
       `  FIFO violations: ${fifoViolations} (of ${checked.length} in the expected order: the draw of ${draw.length}, then ${lateOrder.length} later joins; ` +
-        `${unknown.length} told sold_out before they could learn whether they had been admitted left out); places lost: ${lostPlaces}`,
+        `${unknown.length} never seen admitted before the sell-out checked by their polls alone); places lost: ${lostPlaces}`,
     );
     console.log(`  Postgres: ${pgSold.toLocaleString('en')} seats in confirmed bookings, paid for by answers ${stats.seatsPaid.toLocaleString('en')}; sold twice ${soldTwice}, tickets rows disagreeing ${ticketsDisagree}, oversold ${oversold}, paid but missing ${lostSales}`);
     console.log(`  requests ${counts.requests.toLocaleString('en')}: ${[...counts.byStatus].sort(([a], [b]) => a - b).map(([s, n]) => `${s} × ${n}`).join(', ')}; 429 waited out ${counts.tooMany}`);
