@@ -28,6 +28,8 @@ export interface Bindings {
   ALLOW_TEST_PAYMENTS?: string;
   STRIPE_SECRET_KEY?: string;
   STRIPE_WEBHOOK_SECRET?: string;
+  /** pk_… : with PAYMENT_PROVIDER=stripe the checkout page shows Stripe's Payment Element (and only then loads Stripe.js). */
+  STRIPE_PUBLISHABLE_KEY?: string;
   /** Base URL of a local stand-in for Stripe's API (e.g. http://127.0.0.1:12111); unset in production. */
   STRIPE_API_BASE?: string;
   TICKET_SIGNING_KEY?: string;

@@ -30,8 +30,22 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type Markup = HtmlEscapedString | Promise<HtmlEscapedString>;
 
-function page(c: Context<AppEnv>, name: string, title: string, body: Markup, data: Record<string, string> = {}) {
-  c.header('Content-Security-Policy', PAGE_POLICY);
+/**
+ * The checkout with Stripe's Payment Element: Stripe.js and its frames from Stripe's own hosts, as
+ * Stripe documents, on this page only and only when a publishable key is configured.
+ */
+export const STRIPE_CHECKOUT_POLICY = PAGE_POLICY.replace("script-src 'self'", "script-src 'self' https://js.stripe.com")
+  .replace("connect-src 'self'", "connect-src 'self' https://api.stripe.com")
+  .replace("img-src 'self' data:", "img-src 'self' data: https://*.stripe.com")
+  .replace("default-src 'none'", "default-src 'none'; frame-src https://js.stripe.com https://hooks.stripe.com");
+
+function stripeKey(c: Context<AppEnv>): string | null {
+  const key = c.env.STRIPE_PUBLISHABLE_KEY;
+  return c.env.PAYMENT_PROVIDER === 'stripe' && key && /^pk_(test|live)_[A-Za-z0-9]+$/.test(key) ? key : null;
+}
+
+function page(c: Context<AppEnv>, name: string, title: string, body: Markup, data: Record<string, string> = {}, policy = PAGE_POLICY) {
+  c.header('Content-Security-Policy', policy);
   // The document is small and names the current assets: always revalidated.
   c.header('Cache-Control', 'no-cache');
   const attributes = Object.entries(data).map(([key, value]) => html` data-${raw(key)}="${value}"`);
@@ -178,7 +192,8 @@ const checkout = html`<h1>Checkout</h1>
   </section>
   <form id="pay-form" aria-labelledby="pay-heading">
     <h2 id="pay-heading">Pay</h2>
-    <fieldset>
+    <div id="payment-element" hidden></div>
+    <fieldset id="test-cards">
       <legend>Card (test mode: no money moves)</legend>
       <label class="choice"><input type="radio" name="card" value="pm_card_visa" checked> Visa ending 4242 (succeeds)</label>
       <label class="choice"><input type="radio" name="card" value="pm_card_chargeDeclined"> Card that is declined</label>
@@ -331,7 +346,12 @@ export const pageRoutes = new Hono<AppEnv>()
     if (!UUID.test(eventId)) throw notFound('event');
     return page(c, 'queue', 'Waiting room', queue, { 'event-id': eventId });
   })
-  .get('/checkout/:bookingId', (c) => page(c, 'checkout', 'Checkout', checkout, { 'booking-id': c.req.param('bookingId') }))
+  .get('/checkout/:bookingId', (c) => {
+    const key = stripeKey(c);
+    const data: Record<string, string> = { 'booking-id': c.req.param('bookingId') };
+    if (key) data['stripe-key'] = key;
+    return page(c, 'checkout', 'Checkout', checkout, data, key ? STRIPE_CHECKOUT_POLICY : PAGE_POLICY);
+  })
   .get('/login', (c) => page(c, 'login', 'Log in', authForm('login')))
   .get('/signup', (c) => page(c, 'signup', 'Sign up', authForm('signup')))
   .get('/door', (c) => page(c, 'door', 'Door', door))

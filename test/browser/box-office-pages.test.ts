@@ -22,12 +22,16 @@ describe('the box office in a browser', () => {
   let shownCode = '';
 
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-  /** Page errors fail the test: a CSP refusal or a script error shows up here. */
+  /** Page errors fail the test: a CSP refusal, a script error, an error answer or a request to another site. */
   const watch = (page: Page, errors: string[]) => {
     page.on('pageerror', (error) => errors.push(`pageerror: ${error.message}`));
     page.on('console', (message) => {
       // Answers are checked below, by address.
       if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(`console: ${message.text()}`);
+    });
+    // Nothing is loaded from another site.
+    page.on('request', (request) => {
+      if (!request.url().startsWith(`${runtime.base}/`) && !request.url().startsWith('data:')) errors.push(`off-site request: ${request.url()}`);
     });
     page.on('response', (response) => {
       const path = new URL(response.url()).pathname;

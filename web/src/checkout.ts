@@ -2,6 +2,7 @@
 // words for a decline (the hold stays: try another card), and cancel (the seats are freed at once).
 import { api, type Booking } from './api';
 import { byId, el, loginUrl, money, say } from './format';
+import { mountPaymentElement } from './stripe';
 import { ticketItem } from './tickets';
 
 const DECLINE_WORDS: Record<string, string> = {
@@ -63,9 +64,29 @@ export async function checkoutPage(): Promise<void> {
   const form = byId<HTMLFormElement>('pay-form');
   const pay = byId<HTMLButtonElement>('pay');
   const cancel = byId<HTMLButtonElement>('cancel');
+  // With Stripe configured, its Payment Element replaces the test cards.
+  let stripeCard: (() => Promise<{ id?: string; error?: string }>) | null = null;
+  const stripeKey = document.body.dataset.stripeKey;
+  if (stripeKey) {
+    byId('test-cards').hidden = true;
+    const target = byId('payment-element');
+    target.hidden = false;
+    pay.disabled = true;
+    try {
+      stripeCard = await mountPaymentElement(stripeKey, booking.totalCents, booking.currency, target);
+      pay.disabled = false;
+    } catch (error) {
+      say(message, `Card payments could not be loaded (${(error as Error).message}). Please reload the page.`);
+    }
+  }
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const card = String(new FormData(form).get('card') ?? 'pm_card_visa');
+    let card = String(new FormData(form).get('card') ?? 'pm_card_visa');
+    if (stripeCard) {
+      const made = await stripeCard();
+      if (!made.id) return say(message, made.error ?? 'Please check the card details.');
+      card = made.id;
+    }
     pay.disabled = cancel.disabled = true;
     say(message, 'Paying…', 'info');
     const paid = await api<Booking>(`/api/bookings/${encodeURIComponent(bookingId)}/pay`, { method: 'POST', json: { paymentDetails: { paymentMethodId: card } } });
