@@ -128,7 +128,10 @@ export class WaitingRoom extends DurableObject<Bindings> {
     // The only thing a client may ask is where it stands.
     if (message !== 'status') return;
     const now = Date.now();
-    if (this.sockets.askedTooSoon(ws, now, TICK_MS)) return;
+    if (this.sockets.asksTooOften(ws, now)) {
+      ws.close(1008, 'too many status requests');
+      return;
+    }
     ws.send(JSON.stringify(messageOf(this.viewOf(userOf(ws), now))));
   }
 

@@ -54,13 +54,22 @@ export class Sockets {
   }
 
   /** Whether asking now is within a second of this socket's last question (asking is limited); records the question. */
-  askedTooSoon(ws: WebSocket, now: number, minIntervalMs: number): boolean {
+  /**
+   * Counts a `status` request. API.md answers every one; a client asking more than
+   * MAX_STATUS_PER_SECOND times in a second is flooding the room's one thread, and is closed.
+   */
+  asksTooOften(ws: WebSocket, now: number): boolean {
     const attachment = ws.deserializeAttachment() as SocketAttachment;
-    if (attachment.askedAt !== undefined && now - attachment.askedAt < minIntervalMs) return true;
-    ws.serializeAttachment({ ...attachment, askedAt: now } satisfies SocketAttachment);
-    return false;
+    const sameSecond = attachment.askedAt !== undefined && now - attachment.askedAt < 1000;
+    const asked = sameSecond ? (attachment.askedCount ?? 1) + 1 : 1;
+    ws.serializeAttachment({ ...attachment, askedAt: sameSecond ? attachment.askedAt : now, askedCount: asked } satisfies SocketAttachment);
+    return asked > MAX_STATUS_PER_SECOND;
   }
+
 }
+
+/** Enough for any client that polls or retries; far below what would hog the room. */
+export const MAX_STATUS_PER_SECOND = 10;
 
 export function userOf(ws: WebSocket): string {
   return (ws.deserializeAttachment() as SocketAttachment).userId;

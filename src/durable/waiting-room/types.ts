@@ -51,6 +51,7 @@ export interface SocketAttachment {
   userId: string;
   /** The last message sent, so an unchanged position is not sent again. */
   last: string | null;
-  /** When this socket last asked for its status (asking is limited to once a second). */
+  /** When this socket's current second of `status` requests began, and how many it made in it. */
   askedAt?: number;
+  askedCount?: number;
 }
