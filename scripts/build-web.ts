@@ -8,7 +8,7 @@
 // Run by `npm install` (prepare), `npm run dev` (predev), `npm run check`, `npm run deploy` and as a
 // vitest global setup, so a fresh clone never lacks the module. `tsx scripts/build-web.ts`.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, watch, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -60,6 +60,26 @@ export async function buildWeb(options: { quiet?: boolean } = {}): Promise<{ scr
   if (previous !== source) writeFileSync(GENERATED, source);
   if (!options.quiet) console.log(`web: ${script.path} (${(script.body.length / 1024).toFixed(1)} KB), ${style.path}`);
   return { script: script.path, style: style.path };
+}
+
+/**
+ * Rebuilds whenever a file under web/src changes (for `npm run dev`: wrangler then reloads the
+ * Worker, which embeds the new assets). Answers a function that stops watching.
+ */
+export function watchWeb(log: (line: string) => void): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const watcher = watch(join(ROOT, 'web/src'), { recursive: true }, () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      buildWeb({ quiet: true })
+        .then((built) => log(`web rebuilt: ${built.script}`))
+        .catch((error: unknown) => log(`web build failed: ${(error as Error).message}`));
+    }, 150);
+  });
+  return () => {
+    clearTimeout(timer);
+    watcher.close();
+  };
 }
 
 /** As a vitest global setup: every test run serves the current web/src. */

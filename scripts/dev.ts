@@ -13,6 +13,7 @@ import { startLocalNeonProxy } from './lib/local-neon-proxy';
 import { applyMigrations } from './lib/migrate';
 import { openLocalDatabase } from './lib/open-database';
 import { ensureAdmin, seedDemoCatalog } from './lib/seed-catalog';
+import { watchWeb } from './build-web';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DATA_DIR = join(ROOT, '.data');
@@ -262,6 +263,9 @@ async function main() {
   for (const key of WORKER_VARIABLES) delete childEnv[key];
   // A Ctrl-C during the steps above has already shut down; a wrangler started now would be orphaned.
   if (stopping) return;
+  // The pages' script and stylesheet (web/src), built by predev, are rebuilt on every change.
+  const stopWatchingWeb = watchWeb(say);
+  cleanups.push({ name: 'web/src watcher', run: async () => stopWatchingWeb() });
   say('starting wrangler…');
   const child = spawn(
     join(ROOT, 'node_modules/.bin/wrangler'),
