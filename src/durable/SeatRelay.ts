@@ -47,6 +47,8 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
   private opening = 0;
   private lastWatched = 0;
   private lease: ReturnType<typeof setInterval> | null = null;
+  /** Moves on at each unsubscribe: a sync that began before one does not bring the copy back. */
+  private generation = 0;
   /** Syncs with the TicketLock so far (tests read it). */
   syncs = 0;
   private readonly hub: SeatStreamHub;
@@ -75,7 +77,7 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
     if (this.hub.size + this.opening >= RELAY_MAX_WATCHERS) return null;
     this.eventId = eventId;
     this.lastWatched = Date.now();
-    if (!this.copy) {
+    if (!this.copy || !this.subscription) {
       // Every opener waits for the same first sync. A copy still catching up is served as it is:
       // it is consistent, only a few batches old, and the changes follow.
       this.opening += 1;
@@ -125,9 +127,13 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
       const eventId = this.eventId ?? this.ctx.id.name?.replace(/:relay:\d+$/, '');
       if (!eventId || !this.ctx.id.name) throw new Error('a seat relay is reached by its name');
       this.subscription ??= crypto.randomUUID();
+      const generation = this.generation;
       const since = this.copy && { epoch: this.copy.epoch(), version: this.copy.version() };
       const answer = await this.env.TICKET_LOCK.getByName(eventId).syncSeatRelay(eventId, this.ctx.id.name, this.subscription, since);
       this.syncs += 1;
+      // Unsubscribed while it waited (idle): the TicketLock forgets this subscription, so a copy
+      // kept now would never hear of another change. The next watcher syncs afresh.
+      if (generation !== this.generation) return;
       if (answer.kind === 'snapshot') this.copy = new SeatCopy(answer);
       else if (!this.copy?.apply(answer.changes, answer.version)) throw new Error('seat relay sync answered changes that do not follow on');
       this.lease ??= setInterval(() => this.renew(), RELAY_LEASE_MS);
@@ -147,7 +153,12 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
     this.syncing = null;
     const batches = this.pending;
     this.pending = [];
-    if (synced) for (const batch of batches) this.receive(batch);
+    if (!synced || !this.copy) return;
+    // The copy is now the TicketLock's current epoch: a batch of another one is stale (or crossed
+    // with a restart the next batch reveals). Replaying it would only ask for the same sync again,
+    // for ever, with every later batch queued behind it.
+    const epoch = this.copy.epoch();
+    for (const batch of batches) if (batch.epoch === epoch) this.receive(batch);
   }
 
   private renew(): void {
@@ -169,6 +180,7 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
   }
 
   private unsubscribe(): void {
+    this.generation += 1;
     this.copy = null;
     this.subscription = null;
     if (this.lease) clearInterval(this.lease);

@@ -110,10 +110,10 @@ export class TicketLock extends DurableObject<Bindings> {
    * Every seat's status, packed (API.md, availability). Holds that ran out end first, as the alarm
    * ends them, so the array and the seat log agree; then the work is the encoding, once per version.
    */
-  async seatAvailability(eventId: string): Promise<PackedStatuses & { version: number }> {
+  async seatAvailability(eventId: string): Promise<PackedStatuses & { version: number; epoch: string }> {
     await this.ensurePlaces(eventId);
     this.expireDueHolds(Date.now());
-    return { version: this.seatLog.version(), ...this.availability.read(Date.now()) };
+    return { version: this.seatLog.version(), epoch: this.seatLog.epoch(), ...this.availability.read(Date.now()) };
   }
 
   /**

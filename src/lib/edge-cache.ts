@@ -72,6 +72,8 @@ export async function cachedJson<T>(
   key: string,
   ttlSeconds: number,
   load: () => Promise<T | null>,
+  /** false for what must never be older than its TTL (a failed load then fails the request). */
+  options: { staleIfError?: boolean } = {},
 ): Promise<T | null> {
   const remembered = recall(key, Date.now());
   if (remembered !== undefined) return remembered as T | null;
@@ -87,7 +89,7 @@ export async function cachedJson<T>(
       remember(key, value, freshUntil, body.length);
       return value;
     }
-    if (value !== null && now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
+    if (value !== null && options.staleIfError !== false && now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
   }
   let loading = inFlight.get(key) as Promise<T | null> | undefined;
   if (!loading) {

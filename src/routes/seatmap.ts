@@ -57,11 +57,21 @@ export const seatmapRoutes = new Hono<AppEnv>()
   .get('/availability', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
     const { status, seatmap } = await visibleSeatmap(c, eventId);
-    const packed = (await cachedJson(c.executionCtx, availabilityKey(eventId), AVAILABILITY_TTL_SECONDS, () =>
-      c.env.TICKET_LOCK.getByName(eventId).seatAvailability(eventId),
-    ))!;
+    // API.md: at most 2 s stale. A TicketLock that cannot answer (it would have to load from a
+    // Postgres that is down) is a 503, never an old copy of who holds what.
+    const packed = (await cachedJson(
+      c.executionCtx,
+      availabilityKey(eventId),
+      AVAILABILITY_TTL_SECONDS,
+      () => c.env.TICKET_LOCK.getByName(eventId).seatAvailability(eventId),
+      { staleIfError: false },
+    ).catch((error: unknown) => {
+      console.warn(`availability of ${eventId} unavailable`, error);
+      throw new ApiError(503, 'unavailable', 'Seat availability cannot be read just now. Try again in a few seconds.', undefined, { 'Retry-After': '5' });
+    }))!;
     c.header('Cache-Control', status === 'draft' ? 'private, no-cache' : `public, max-age=${AVAILABILITY_TTL_SECONDS}`);
-    // Seat versions only grow, so with the seat map's version they name the body.
-    if (notModified(c, `"${packed.version.toString(36)}-${seatmap.version}"`)) return c.body(null, 304);
+    // The epoch changes when the TicketLock relearns its seats (its versions may start again), the
+    // seat version with every change, the seat map's with the layout: together they name the body.
+    if (notModified(c, `"${packed.epoch}-${packed.version.toString(36)}-${seatmap.version}"`)) return c.body(null, 304);
     return c.json({ eventId, version: packed.version, seatmapVersion: seatmap.version, seatCount: packed.seatCount, statuses: packed.statuses });
   });

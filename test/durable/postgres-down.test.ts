@@ -3,7 +3,7 @@
 // payment is confirmed to the buyer and written once Postgres is back, and /api/health says 503.
 // The outage is this file's own (the `database-faults` project's proxy scope, test/faults.ts).
 // The Worker's clock is a TestClock, so the cache's TTL and the retry backoff pass without waiting.
-import { runDurableObjectAlarm } from 'cloudflare:test';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
@@ -151,5 +151,23 @@ describe('Postgres down', () => {
     expect(await response.json()).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
     await setDatabaseDown(false);
     expect((await api(`/api/events/${eventId}`)).status).toBe(200);
+  });
+  it('answers the availability 503 with Retry-After, never a copy past its 2 s, when the TicketLock cannot answer', async () => {
+    clock.install();
+    const admin = await adminToken();
+    const { eventId } = await createEvent(admin);
+    expect((await api(`/api/events/${eventId}/availability`)).status).toBe(200);
+    await setDatabaseDown(true);
+    // The TicketLock must learn its seats from Postgres again (as after losing its storage), which is down.
+    await runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) => {
+      state.storage.sql.exec(`DELETE FROM meta WHERE key = 'loaded_from_postgres'`);
+    });
+    clock.advance((SEAT_STATUS_TTL_SECONDS + 1) * 1000);
+
+    const response = await api(`/api/events/${eventId}/availability`);
+
+    expect(response.status).toBe(503);
+    expect(response.headers.get('Retry-After')).toBe('5');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('unavailable');
   });
 });

@@ -176,6 +176,24 @@ describe('SeatRelay', () => {
     expect(versionOf(last)).toBe(await runInDurableObject(lock, (instance) => instance['seatLog'].version()));
   });
 
+  it('drops a batch of another epoch once a sync has brought it up to date, instead of syncing for ever', async () => {
+    const { eventId } = await createEvent(admin);
+    const stream = await watch(eventId, 4);
+    await stream.frame();
+    const target = relay(eventId, 4);
+    const before = await runInDurableObject(target, (instance) => instance.syncs);
+
+    // A batch of an epoch the TicketLock has left behind, arriving late.
+    await runInDurableObject(target, (instance) => {
+      const copy = instance['copy']!;
+      return instance.publishSeats(instance['subscription']!, { epoch: 'stale0000000', from: copy.version() + 5, version: copy.version() + 6, changes: [] });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    expect(await runInDurableObject(target, (instance) => instance.syncs)).toBe(before + 1);
+    expect(await runInDurableObject(target, (instance) => instance['pending'].length)).toBe(0);
+  });
+
   it('costs the TicketLock one publish call per relay per batch, however many watch', async () => {
     const { eventId } = await createEvent(admin);
     const [a, b] = await ticketIdsOf(eventId);
