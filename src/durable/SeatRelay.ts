@@ -33,7 +33,12 @@ import type { RelayBatch, RelayEndpoint } from './ticket-lock/seat-relays';
 export const RELAYS_PER_EVENT = 8;
 /** One relay's share: what one TicketLock served alone before relays. */
 export const RELAY_MAX_WATCHERS = MAX_WATCHERS;
-const RELAY_LEASE_MS = 30_000;
+/**
+ * How long a relay the TicketLock dropped (a failed or stalled publish, lost storage) can go
+ * without hearing of changes. A renewal is an empty answer when nothing was missed, so a short
+ * lease costs the TicketLock little: one small RPC per relay every few seconds.
+ */
+const RELAY_LEASE_MS = 5_000;
 const RELAY_IDLE_MS = 60_000;
 
 export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint {
