@@ -122,6 +122,8 @@ export class SeatStreamHub {
   private readonly watchers = new Set<Watcher>();
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private heartbeat: ReturnType<typeof setInterval> | null = null;
+  /** The last snapshot frame of each format (see snapshotFrame). */
+  private readonly snapshots = new Map<StreamFormat, { key: string; bytes: Uint8Array }>();
 
   constructor(
     private readonly log: SeatLog,
@@ -149,10 +151,7 @@ export class SeatStreamHub {
     const missed = resume && resume.epoch === epoch ? this.log.changesAfter(resume.version) : null;
     const id = formatEventId(epoch, version);
     let first: Uint8Array | null = null;
-    if (missed === null) {
-      const snapshot = format === 'compact' ? { version, ...this.log.compactSnapshot!() } : { version, tickets: this.log.snapshot() };
-      first = frame('snapshot', id, snapshot);
-    } else if (missed.length) first = frame('seats', id, changesData(format, version, missed));
+    if (missed === null) first = this.snapshotFrame(format, id, version); else if (missed.length) first = frame('seats', id, changesData(format, version, missed));
 
     // Workers RPC carries byte streams only: an IdentityTransformStream is one.
     const { readable, writable } = new IdentityTransformStream();
@@ -170,6 +169,20 @@ export class SeatStreamHub {
     if (first) this.send(watcher, first);
     this.heartbeat ??= setInterval(() => this.beat(), this.timing.heartbeatMs);
     return readable;
+  }
+
+  /**
+   * The snapshot frame at this version, encoded once and shared: after a new epoch every watcher
+   * comes back at once, and at 80,000 seats each full snapshot is megabytes to build.
+   */
+  private snapshotFrame(format: StreamFormat, id: string, version: number): Uint8Array {
+    const key = `${format}:${id}`;
+    const cached = this.snapshots.get(format);
+    if (cached?.key === key) return cached.bytes;
+    const snapshot = format === 'compact' ? { version, ...this.log.compactSnapshot!() } : { version, tickets: this.log.snapshot() };
+    const bytes = frame('snapshot', id, snapshot);
+    this.snapshots.set(format, { key, bytes });
+    return bytes;
   }
 
   /** A seat changed: one flush a batch period from now carries it and whatever follows. */

@@ -139,6 +139,25 @@ describe('SeatStreamHub', () => {
     expect(fromTwo).toBe(`id: abcdef012345-4\nevent: seats\ndata: ${JSON.stringify({ version: 4, changes: [{ id: 's2', status: 'reserved' }, { id: 's1', status: 'booked' }] })}\n\n`);
   });
 
+  it('builds a snapshot once per version, however many clients open at it', async () => {
+    const log = new MemoryLog();
+    let built = 0;
+    const snapshot = log.snapshot.bind(log);
+    log.snapshot = () => {
+      built += 1;
+      return snapshot();
+    };
+    const hub = new SeatStreamHub(log, { batchMs: 10, heartbeatMs: 60_000, maxBacklogBytes: 1 << 20 });
+
+    const first = await Promise.all([1, 2, 3].map(() => textReader(hub.open(null)!).until(/event: snapshot/)));
+    log.record(hub, 's1', 'reserved');
+    const later = await textReader(hub.open(null)!).until(/event: snapshot/);
+
+    expect(built).toBe(2);
+    expect(new Set(first).size).toBe(1);
+    expect(later).toContain('"id":"s1","status":"reserved"');
+  });
+
   it('reads only well-formed event ids of the right length', () => {
     expect(parseEventId('abcdef012345-42')).toEqual({ epoch: 'abcdef012345', version: 42 });
     for (const raw of [null, '', '42', 'abcdef012345', 'abcdef012345-', 'ABCDEF012345-1', 'abcdef012345-1.5', 'abcdef012345-99999999999999999', `abcdef012345-1${' '.repeat(100)}`]) {
