@@ -321,6 +321,23 @@ const sales = html`<h1>Sales</h1>
   <div><dt>Available</dt><dd id="sales-available">—</dd></div>
   <div><dt>Revenue</dt><dd id="sales-revenue">—</dd></div>
 </dl>
+<form id="edit-form" class="panel" aria-labelledby="edit-heading" hidden>
+  <h2 id="edit-heading">Change the event</h2>
+  <div class="field"><label for="edit-status">Status</label><select id="edit-status" name="status"><option value="published">Published</option><option value="draft">Draft</option><option value="cancelled">Cancelled</option></select></div>
+  <div class="field"><label for="edit-onsale">On sale from</label><input id="edit-onsale" name="onSaleAt" type="datetime-local"></div>
+  <fieldset><legend>Prices by section</legend><div id="edit-prices"></div></fieldset>
+  <div class="field"><label class="choice"><input type="checkbox" id="edit-queue" name="queue"> Waiting room for the sale</label></div>
+  <fieldset id="edit-queue-settings">
+    <legend>Waiting room</legend>
+    <div class="field"><label for="edit-rate">Admitted per minute</label><input id="edit-rate" name="admitPerMinute" type="number" min="1"></div>
+    <div class="field"><label for="edit-active">Shoppers at once</label><input id="edit-active" name="maxActive" type="number" min="1"></div>
+    <div class="field"><label for="edit-token">Minutes to shop once admitted</label><input id="edit-token" name="tokenMinutes" type="number" min="1"></div>
+    <div class="field"><label for="edit-lobby">Lobby opens, minutes before the sale</label><input id="edit-lobby" name="lobbyMinutes" type="number" min="0"></div>
+  </fieldset>
+  <p id="edit-message" class="message" role="alert" hidden></p>
+  <button type="submit" class="primary">Save changes</button>
+  <p class="hint">Pages and search show a change within 60 seconds.</p>
+</form>
 <section class="panel" aria-labelledby="chart-heading">
   <h2 id="chart-heading">Sold (solid) and held (dashed) while this page is open</h2>
   <canvas id="sales-chart" class="chart" role="img" aria-label="Tickets sold over time"></canvas>

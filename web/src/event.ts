@@ -158,7 +158,7 @@ export async function eventPage(): Promise<void> {
     );
     if (!indexes.length) basket.append(el('li', { class: 'hint', text: 'No seats chosen yet: pick them on the map or in the list.' }));
     byId('basket-total').textContent = indexes.length ? `${money(total, currency)} for ${indexes.length} seat${indexes.length === 1 ? '' : 's'}` : '—';
-    holdButton.disabled = indexes.length === 0;
+    holdButton.disabled = indexes.length === 0 || holdButton.dataset.closed === 'true';
     sessionStorage.setItem(selectionKey, JSON.stringify(indexes));
   }
   basket.addEventListener('click', (event) => {
@@ -297,7 +297,12 @@ async function loadDetails(eventId: string): Promise<void> {
     ),
   );
   if (event.description) box.append(el('p', { class: 'description', text: event.description }));
-  if (event.status === 'cancelled') say(byId('event-message'), 'This event has been cancelled.');
+  if (event.status === 'cancelled') {
+    say(byId('event-message'), 'This event has been cancelled: its tickets are not on sale.');
+    const hold = byId<HTMLButtonElement>('hold');
+    hold.disabled = true;
+    hold.dataset.closed = 'true';
+  }
   else if (event.onSaleAt && new Date(event.onSaleAt) > new Date()) say(byId('event-message'), `Tickets go on sale ${when(event.onSaleAt)}.`, 'info');
   else if (event.queue.enabled) void showQueue(eventId);
 }

@@ -254,6 +254,7 @@ export async function salesPage(): Promise<void> {
   void api<{ event: { name: string } }>(`/api/events/${eventId}`).then((view) => {
     if (view.ok) byId('sales-event').replaceChildren(el('a', { href: `/events/${eventId}`, text: view.body.event.name }));
   });
+  void editEvent(eventId);
   const samples: Array<{ at: number; sold: number; held: number }> = [];
   const chart = byId<HTMLCanvasElement>('sales-chart');
   const load = async () => {
@@ -307,4 +308,70 @@ function drawChart(canvas: HTMLCanvasElement, samples: Array<{ at: number; sold:
   };
   line('held', '#f0a800', [6, 4]);
   line('sold', '#1b7f3b', []);
+}
+
+interface EventSettings {
+  event: {
+    name: string;
+    status: string;
+    onSaleAt: string | null;
+    queue: { enabled: boolean; admitPerMinute?: number; maxActive?: number; tokenMinutes?: number; lobbyMinutes?: number };
+  };
+}
+
+/** A datetime-local value (the browser's own time zone) for an ISO time. */
+function localInput(iso: string | null): string {
+  if (!iso) return '';
+  const date = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/** Status, on-sale time, prices and the waiting room, changed with PATCH /api/admin/events/:id. */
+async function editEvent(eventId: string): Promise<void> {
+  const [view, map] = await Promise.all([api<EventSettings>(`/api/events/${eventId}`), api<SeatmapAnswer>(`/api/events/${eventId}/seatmap`)]);
+  if (!view.ok || !map.ok) return;
+  const form = byId<HTMLFormElement>('edit-form');
+  const { event } = view.body;
+  const field = <T extends HTMLInputElement | HTMLSelectElement>(id: string) => byId<T>(id);
+  field<HTMLSelectElement>('edit-status').value = event.status;
+  field<HTMLInputElement>('edit-onsale').value = localInput(event.onSaleAt);
+  const queue = field<HTMLInputElement>('edit-queue');
+  queue.checked = event.queue.enabled;
+  const settings = byId('edit-queue-settings');
+  settings.hidden = !queue.checked;
+  queue.addEventListener('change', () => (settings.hidden = !queue.checked));
+  const numbers: Array<[string, number | undefined]> = [
+    ['edit-rate', event.queue.admitPerMinute],
+    ['edit-active', event.queue.maxActive],
+    ['edit-token', event.queue.tokenMinutes],
+    ['edit-lobby', event.queue.lobbyMinutes],
+  ];
+  for (const [id, value] of numbers) field<HTMLInputElement>(id).value = value === undefined ? '' : String(value);
+  const prices = byId('edit-prices');
+  prices.replaceChildren(
+    ...map.body.sections.map((section, i) =>
+      el('div', { class: 'field' }, el('label', { for: `edit-price-${i}`, text: `Price in ${section.name}` }), el('input', { id: `edit-price-${i}`, 'data-section': section.name, type: 'number', min: '0', step: '0.01', value: (section.priceCents / 100).toFixed(2) })),
+    ),
+  );
+  form.hidden = false;
+  form.addEventListener('submit', async (submitted) => {
+    submitted.preventDefault();
+    const message = byId('edit-message');
+    const priceMap: Record<string, number> = {};
+    for (const input of prices.querySelectorAll<HTMLInputElement>('input[data-section]')) priceMap[input.dataset.section!] = Math.round(Number(input.value) * 100);
+    const onSale = field<HTMLInputElement>('edit-onsale').value;
+    const number = (id: string) => (field<HTMLInputElement>(id).value ? Number(field<HTMLInputElement>(id).value) : undefined);
+    const body = {
+      status: field<HTMLSelectElement>('edit-status').value,
+      onSaleAt: onSale ? new Date(onSale).toISOString() : undefined,
+      prices: priceMap,
+      queue: queue.checked
+        ? { enabled: true, admitPerMinute: number('edit-rate'), maxActive: number('edit-active'), tokenMinutes: number('edit-token'), lobbyMinutes: number('edit-lobby') }
+        : { enabled: false },
+    };
+    const result = await api<EventSettings>(`/api/admin/events/${eventId}`, { method: 'PATCH', json: body });
+    if (!result.ok) return say(message, `Not saved: ${problems(result.error)}`);
+    say(message, `Saved. ${result.body.event.name} is ${result.body.event.status}.`, 'ok');
+  });
 }
