@@ -4,7 +4,8 @@
 //
 // Most buyers (100 − --late-percent %) join the lobby before the sale (POST …/queue/join, or the
 // WebSocket for --sockets of them); then onSaleAt is moved to now (admin PATCH) and the room draws
-// their order. The others arrive during the sale, one join at a time, so their order is known. Each
+// their order. The others arrive during the sale in waves of --late-wave joins (8), one wave after
+// another, so the order between waves is known. Each
 // polls GET …/queue/status with a backoff that follows its ETA (at least every 45 s, so no place
 // lapses; never more than once a second, the per-account queue limit), or hears "admitted" on its
 // socket; then takes 1–4 seats, preferring the dearest sections, from GET …/availability (2-bit
@@ -20,7 +21,7 @@
 // correctness figures only and exits non-zero when one fails.
 //
 // Usage: npm run bench:onsale -- [--quick] [--buyers 20000] [--admit-per-minute 3000] [--sockets 3000]
-//        [--late-percent 25] [--concurrency 48] [--hold-ttl 45] [--max-active <buyers>] [--sections 40] [--rows 40]
+//        [--late-percent 25] [--late-wave 8] [--concurrency 48] [--hold-ttl 45] [--max-active <buyers>] [--sections 40] [--rows 40]
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import WebSocket from 'ws';
@@ -37,6 +38,8 @@ const BUYERS = option('buyers', QUICK ? 2000 : 20_000);
 const ADMIT_PER_MINUTE = option('admit-per-minute', QUICK ? 2400 : 3000);
 const SOCKETS = Math.min(BUYERS, option('sockets', QUICK ? 200 : 3000));
 const LATE_PERCENT = option('late-percent', 25);
+/** Late arrivals join this many at a time (their order within a wave is the server's to choose). */
+const LATE_WAVE = option('late-wave', 8);
 // Every request the Worker serves with Postgres opens a connection of its own through the local
 // Neon proxy (no pooler, unlike Neon's): more in flight than the server's max_connections (100 by
 // default, shared with anything else running) would fail for want of connections, not of capacity.
@@ -212,6 +215,8 @@ interface Buyer {
   lostPlace: number;
   /** When the last poll that found this buyer still waiting was sent (the server answered it later). */
   lastSeenWaiting?: number;
+  /** When the room last heard from this buyer (a join or a poll answered): the place lapses 2 minutes after. */
+  lastHeard?: number;
   outcome?: 'paid' | 'cancelled' | 'expired' | 'no_seats' | 'sold_out' | 'refused' | 'failed';
   seats?: number[];
   doneAt?: number;
@@ -269,7 +274,10 @@ async function awaitAdmissionByPolling(buyer: Buyer, first?: Status): Promise<vo
       await Promise.race([sleep(pollDelay(status)), soldOutSeen, ...(lobby ? [saleStarted.then(() => sleep(random(5000)))] : [])]);
     }
     const sent = Date.now();
-    const answer = await request<Status>(`/api/events/${eventId}/queue/status`, { token: buyer.token, poll: true });
+    // A poll that has waited long for its turn goes first: the place lapses 2 minutes after the last.
+    const urgent = sent - (buyer.lastHeard ?? buyer.joinedAt ?? sent) > 60_000;
+    const answer = await request<Status>(`/api/events/${eventId}/queue/status`, { token: buyer.token, poll: !urgent });
+    if (answer.status === 200) buyer.lastHeard = sent;
     if (answer.status === 200 && answer.body.state === 'waiting' && answer.body.position !== null) buyer.lastSeenWaiting = sent;
     if (answer.status !== 200) {
       status = undefined;
@@ -517,7 +525,7 @@ async function main(): Promise<boolean> {
     if (!draw) throw new Error('the lobby was not drawn within 20 s of onSaleAt');
     const saleStart = Date.now();
     markSaleStarted();
-    console.log(`the sale is on: ${draw.length.toLocaleString('en')} drawn from the lobby; ${late.toLocaleString('en')} more arrive one at a time`);
+    console.log(`the sale is on: ${draw.length.toLocaleString('en')} drawn from the lobby; ${late.toLocaleString('en')} more arrive, ${LATE_WAVE} at a time`);
 
     // -- Progress, and the availability once a second for the chart.
     const samples: Sample[] = [];
@@ -555,18 +563,28 @@ async function main(): Promise<boolean> {
     })();
 
     // -- The late arrivals: one join at a time, spread over about the first half of the sale.
-    const lateOrder: Buyer[] = [];
+    // They come in waves of LATE_WAVE joins at once, one wave after the other: the order between
+    // waves is known (a wave's joins are all answered before the next is sent), within one it is not.
+    const lateWaves: Buyer[][] = [];
+    const lateBuyers = buyers.filter((b) => b.late);
     const expectedMinutes = BUYERS / ADMIT_PER_MINUTE;
-    const spacing = late ? (expectedMinutes * 60_000 * 0.5) / late : 0;
-    for (const buyer of buyers.filter((b) => b.late)) {
-      const answer = await request<Status>(`/api/events/${eventId}/queue/join`, { method: 'POST', token: buyer.token });
-      if (answer.status !== 200) throw new Error(`join answered ${answer.status} ${JSON.stringify(answer.body)}`);
-      buyer.joinedAt = Date.now();
-      lateOrder.push(buyer);
-      running.push(runBuyer(buyer, awaitAdmissionByPolling(buyer, answer.body)));
-      if (answer.body.state === 'sold_out') break;
+    const spacing = late ? (expectedMinutes * 60_000 * 0.5 * LATE_WAVE) / late : 0;
+    for (let i = 0; i < lateBuyers.length; i += LATE_WAVE) {
+      const wave = lateBuyers.slice(i, i + LATE_WAVE);
+      const answers = await Promise.all(
+        wave.map(async (buyer) => {
+          const answer = await request<Status>(`/api/events/${eventId}/queue/join`, { method: 'POST', token: buyer.token });
+          if (answer.status !== 200) throw new Error(`join answered ${answer.status} ${JSON.stringify(answer.body)}`);
+          buyer.joinedAt = Date.now();
+          running.push(runBuyer(buyer, awaitAdmissionByPolling(buyer, answer.body)));
+          return answer.body.state;
+        }),
+      );
+      lateWaves.push(wave);
+      if (answers.includes('sold_out')) break;
       await sleep(spacing);
     }
+    const lateOrder = lateWaves.flat();
     for (const buyer of buyers) if (buyer.late && !buyer.joinedAt) buyer.outcome = 'sold_out';
 
     await Promise.all(running);
@@ -581,6 +599,10 @@ async function main(): Promise<boolean> {
     const byParticipant = new Map(buyers.map((b) => [sha256(`${eventId}:${b.userId}`).slice(0, 24), b]));
     const expected = [...draw.map((p) => byParticipant.get(p)!), ...lateOrder];
     if (expected.some((b) => !b)) throw new Error('the draw names a participant who is not a buyer');
+    // Places in the expected order: one each in the draw, one per wave of late joins (any order within it).
+    const groupOf = new Map<Buyer, number>();
+    draw.forEach((p, i) => groupOf.set(byParticipant.get(p)!, i));
+    lateWaves.forEach((wave, i) => wave.forEach((b) => groupOf.set(b, draw!.length + i)));
     // A buyer who was admitted just before the last seat sold and had not polled since is told
     // sold_out (an admitted place says so once the event is sold out): whether the room admitted
     // them is unknown, so they are left out, unless a poll sent after someone behind them was
@@ -589,9 +611,20 @@ async function main(): Promise<boolean> {
     let latest: Buyer | null = null;
     const unknown = expected.filter((b) => b.admittedAt === undefined && !b.socket && b.joinedAt !== undefined && b.outcome === 'sold_out');
     const unknownSet = new Set(unknown);
-    // The earliest admission of anyone behind each place.
+    // The earliest admission of anyone in a later place.
     const earliestBehind = new Array<number>(expected.length).fill(Infinity);
-    for (let i = expected.length - 2; i >= 0; i--) earliestBehind[i] = Math.min(earliestBehind[i + 1]!, expected[i + 1]!.admittedAt ?? Infinity);
+    {
+      let laterGroups = Infinity;
+      let thisGroup = Infinity;
+      for (let i = expected.length - 1; i >= 0; i--) {
+        if (i < expected.length - 1 && groupOf.get(expected[i]!) !== groupOf.get(expected[i + 1]!)) {
+          laterGroups = Math.min(laterGroups, thisGroup);
+          thisGroup = Infinity;
+        }
+        earliestBehind[i] = laterGroups;
+        thisGroup = Math.min(thisGroup, expected[i]!.admittedAt ?? Infinity);
+      }
+    }
     expected.forEach((b, i) => {
       if (!unknownSet.has(b) || earliestBehind[i]! >= (b.lastSeenWaiting ?? -Infinity)) return;
       fifoViolations++;
@@ -600,14 +633,22 @@ async function main(): Promise<boolean> {
     const checked = expected.filter((b) => b.lostPlace === 0 && !unknownSet.has(b));
     const describe = (b: Buyer) =>
       `#${checked.indexOf(b) + 1} (${b.late ? 'late' : 'lobby'}${b.socket ? ', socket' : ''}) ${b.admittedAt === undefined ? 'never admitted' : `admitted at +${((b.admittedAt - saleStart) / 1000).toFixed(1)} s`}, ${b.outcome}`;
-    for (const buyer of checked) {
+    // `latest`: the latest admitted (never admitted counts as latest of all) of the earlier places;
+    // `inGroup`: the same within the current place (a wave), folded in when the place changes.
+    let inGroup: Buyer | null = null;
+    const later = (a: Buyer | null, b: Buyer) => (!a || (b.admittedAt ?? Infinity) > (a.admittedAt ?? Infinity) ? b : a);
+    checked.forEach((buyer, i) => {
+      if (i > 0 && groupOf.get(buyer) !== groupOf.get(checked[i - 1]!)) {
+        if (inGroup) latest = later(latest, inGroup);
+        inGroup = null;
+      }
       const at = buyer.admittedAt ?? Infinity;
       if (latest && at < (latest.admittedAt ?? Infinity)) {
         fifoViolations++;
         if (fifoViolations <= 5) console.log(`  FIFO violation: ${describe(buyer)}, behind ${describe(latest)}`);
       }
-      if (!latest || at > (latest.admittedAt ?? Infinity) || (at === Infinity && latest.admittedAt !== undefined)) latest = buyer;
-    }
+      inGroup = later(inGroup, buyer);
+    });
     const lostPlaces = buyers.filter((b) => b.lostPlace > 0).length;
 
     // -- Admissions per minute, from the tokens' ticks: between the first tick and the last one
@@ -623,8 +664,24 @@ async function main(): Promise<boolean> {
       buyers.filter((b) => b.admittedAt !== undefined && b.admittedAt <= t && b.admittedAt + TOKEN_MINUTES * 60_000 > t && !((b.outcome === 'paid' || b.outcome === 'cancelled') && b.doneAt! <= t)).length;
     const scarce = samples.find((s) => s.available < activeAt(saleStart + s.t) + 2 * (ADMIT_PER_MINUTE / 6));
     const admittedTotal = buyers.filter((b) => b.admittedAt !== undefined).length;
-    // The line is empty once the last one in it is admitted; stop a tick before.
-    const lineEmptyAt = Math.max(lastJoin, ...buyers.map((b) => b.admittedAt ?? 0));
+    // The first tick that left nobody waiting (everyone who had joined by then admitted: late
+    // arrivals may come slower than the rate lets people in): the window stops a tick before it.
+    const joinedSorted = buyers.map((b) => b.joinedAt ?? Infinity).sort((a, b) => a - b);
+    let lineEmptyAt = Math.max(lastJoin, ...buyers.map((b) => b.admittedAt ?? 0));
+    let admittedSoFar = 0;
+    for (const [i, t] of tickTimes.entries()) {
+      admittedSoFar += ticks.get(t)!;
+      let joinedByThen = 0;
+      for (let lo = 0, hi = joinedSorted.length; lo < hi; ) {
+        const mid = (lo + hi) >> 1;
+        if (joinedSorted[mid]! <= t) lo = joinedByThen = mid + 1;
+        else hi = mid;
+      }
+      if (i > 0 && admittedSoFar >= joinedByThen) {
+        lineEmptyAt = t;
+        break;
+      }
+    }
     const cutoff = Math.min(lineEmptyAt, scarce ? saleStart + scarce.t : Infinity);
     const window = tickTimes.filter((t) => t < cutoff);
     let rate = NaN;
@@ -679,7 +736,7 @@ async function main(): Promise<boolean> {
     console.log(`  buyers: ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}; holds ${stats.holds}, 409 conflicts ${stats.conflicts}, payments ${stats.paid} (${stats.seatsPaid} seats)`);
     console.log(`  admissions: ${admittedTotal.toLocaleString('en')} over ${tickTimes.length} ticks; ${rate.toFixed(0)}/min between the first tick and ${((cutoff - (tickTimes[0] ?? cutoff)) / 1000).toFixed(0)} s later (configured ${ADMIT_PER_MINUTE}: ${(rateError * 100).toFixed(1)} %); whole minutes: ${perMinute.join(', ') || 'none'}`);
     console.log(
-      `  FIFO violations: ${fifoViolations} (of ${checked.length} in the expected order: the draw of ${draw.length}, then ${lateOrder.length} later joins; ` +
+      `  FIFO violations: ${fifoViolations} (of ${checked.length} in the expected order: the draw of ${draw.length}, then ${lateOrder.length} later joins in ${lateWaves.length} waves; ` +
         `${unknown.length} never seen admitted before the sell-out checked by their polls alone); places lost: ${lostPlaces}`,
     );
     console.log(`  Postgres: ${pgSold.toLocaleString('en')} seats in confirmed bookings, paid for by answers ${stats.seatsPaid.toLocaleString('en')}; sold twice ${soldTwice}, tickets rows disagreeing ${ticketsDisagree}, oversold ${oversold}, paid but missing ${lostSales}`);
