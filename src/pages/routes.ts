@@ -168,7 +168,8 @@ const eventPage = html`<div id="event-details" aria-busy="true"><h1 id="event-na
     </div>
     <fieldset class="seats">
       <legend id="seats-legend">Seats</legend>
-      <ul id="seat-buttons"></ul>
+      <p id="seat-keys" class="hint">Arrow keys move between seats; Enter or Space chooses one.</p>
+      <ul id="seat-buttons" aria-describedby="seat-keys"></ul>
     </fieldset>
   </section>
 </div>

@@ -114,17 +114,26 @@ describe('the box office in a browser', () => {
     await page.locator('body[data-live="true"]').waitFor();
     await expect.poll(() => page.locator('#event-name').textContent()).toBe('Kingfisher Orchestra: Summer Night');
 
-    // By keyboard: the section list, then a seat button, chosen with Enter.
+    // By keyboard: the section list, the row list, the row's seats (one tab stop, arrow keys
+    // within), a seat chosen with Enter; Tab then leaves the seats for the basket.
     await page.getByLabel('Section', { exact: true }).focus();
     await page.keyboard.press('Tab'); // the row list
     await page.keyboard.press('Tab'); // the first seat
     expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Section Floor, row A, seat 1, €45.00, available');
-    await page.keyboard.press('Tab');
+    await page.keyboard.press('End');
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Section Floor, row A, seat 6, €45.00, available');
+    await page.keyboard.press('Home');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Section Floor, row A, seat 2, €45.00, available');
     await page.keyboard.press('Enter');
     const chosen = page.getByRole('button', { name: 'Section Floor, row A, seat 2, €45.00, selected' });
     await chosen.waitFor();
     expect(await chosen.getAttribute('aria-pressed')).toBe('true');
     expect(await page.locator('#basket-total').textContent()).toBe('€45.00 for 1 seat');
+    // Focus stays on the chosen seat, and Tab goes on to the basket.
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Section Floor, row A, seat 2, €45.00, selected');
+    await page.keyboard.press('Tab');
+    expect(await page.locator(':focus').getAttribute('aria-label')).toBe('Remove section Floor, row A, seat 2');
     await shot(page, 'event');
 
     // Holding needs an account: to the login page, on to sign up, and back with the choice kept.

@@ -89,12 +89,15 @@ export async function eventPage(): Promise<void> {
     if (chosen && Number(chosen) < section.rows.length) rowSelect.value = chosen;
   };
 
+  let tabStop: number | null = null;
   const fillSeats = () => {
     const section = currentSection();
     const row = section.rows[Number(rowSelect.value)] ?? section.rows[0];
     if (!row) return seatButtons.replaceChildren();
     byId('seats-legend').textContent = `Seats in section ${section.name}, row ${row.name}`;
     const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.seat : undefined;
+    // One tab stop for the row (the seat last moved to, else the first); arrow keys move within it.
+    if (tabStop === null || tabStop < row.first || tabStop >= row.first + row.seats) tabStop = row.first;
     const buttons: HTMLElement[] = [];
     for (let n = 0; n < row.seats; n++) {
       const index = row.first + n;
@@ -110,6 +113,7 @@ export async function eventPage(): Promise<void> {
           'aria-label': seatName(index),
           'aria-pressed': chosen ? 'true' : 'false',
           'aria-disabled': status !== AVAILABLE && !chosen ? 'true' : undefined,
+          tabindex: index === tabStop ? '0' : '-1',
         },
         el('span', { 'aria-hidden': 'true', text: `${n + 1}${mark ? ' ' + mark : ''}` }),
       );
@@ -132,9 +136,26 @@ export async function eventPage(): Promise<void> {
     showRow(currentSection(), 0, true);
   });
   rowSelect.addEventListener('change', () => fillSeats());
+  seatButtons.addEventListener('keydown', (event) => {
+    const current = (event.target as HTMLElement).closest<HTMLElement>('button[data-seat]');
+    if (!current) return;
+    const all = [...seatButtons.querySelectorAll<HTMLElement>('button[data-seat]')];
+    const at = all.indexOf(current);
+    const moves: Record<string, number> = { ArrowRight: at + 1, ArrowDown: at + 1, ArrowLeft: at - 1, ArrowUp: at - 1, Home: 0, End: all.length - 1 };
+    const next = moves[event.key];
+    if (next === undefined) return;
+    event.preventDefault();
+    const target = all[Math.max(0, Math.min(all.length - 1, next))]!;
+    current.tabIndex = -1;
+    target.tabIndex = 0;
+    tabStop = Number(target.dataset.seat);
+    target.focus();
+  });
   seatButtons.addEventListener('click', (event) => {
     const button = (event.target as HTMLElement).closest<HTMLElement>('button[data-seat]');
-    if (button) toggle(Number(button.dataset.seat));
+    if (!button) return;
+    tabStop = Number(button.dataset.seat);
+    toggle(tabStop);
   });
 
   // The basket.
