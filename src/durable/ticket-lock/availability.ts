@@ -39,6 +39,14 @@ export interface PackedStatuses {
   statuses: string;
 }
 
+/** What is derived from the array (best available's free counts) and kept current with it. */
+export interface AvailabilityWatcher {
+  /** One seat of the built array changed code. */
+  seatChanged(seatIndex: number, before: SeatCode, after: SeatCode): void;
+  /** The array was dropped or built anew: what was derived from it must be derived again. */
+  invalidated(): void;
+}
+
 export class AvailabilityMap {
   /** Null until first asked for after a wake (or after the tickets were relearnt). */
   private bytes: Uint8Array | null = null;
@@ -46,19 +54,33 @@ export class AvailabilityMap {
   /** The encoding of the array as it is now; dropped by every change. */
   private encoded: string | null = null;
 
-  constructor(private readonly sql: SqlStorage) {}
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly watcher?: AvailabilityWatcher,
+  ) {}
 
   /** A seat changed status. Before the array is built there is nothing to keep current: the build reads SQLite, which has the change. */
   set(seatIndex: number | null, status: SeatState): void {
     if (!this.bytes || seatIndex === null || seatIndex >= this.seatCount) return;
-    setSeatCode(this.bytes, seatIndex, SEAT_CODES[status]);
+    const before = seatCodeAt(this.bytes, seatIndex);
+    const after = SEAT_CODES[status];
+    if (before === after) return;
+    setSeatCode(this.bytes, seatIndex, after);
     this.encoded = null;
+    this.watcher?.seatChanged(seatIndex, before, after);
   }
 
   /** The tickets' seat indexes were (re)learnt: the next read builds again. */
   reset(): void {
     this.bytes = null;
     this.encoded = null;
+    this.watcher?.invalidated();
+  }
+
+  /** The packed array itself, built if need be (read only: changes go through set). Holds count as in read. */
+  codes(now: number): Uint8Array {
+    if (!this.bytes) this.build(now);
+    return this.bytes!;
   }
 
   /**
@@ -83,5 +105,6 @@ export class AvailabilityMap {
     for (const row of rows) setSeatCode(bytes, row.seat_index, row.sold ? SEAT_CODES.booked : row.held ? SEAT_CODES.reserved : SEAT_CODES.available);
     this.bytes = bytes;
     this.encoded = null;
+    this.watcher?.invalidated();
   }
 }

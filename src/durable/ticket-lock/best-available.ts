@@ -1,0 +1,270 @@
+// Best available (API.md, POST /api/bookings/:eventId with `best`): the TicketLock picks the seats
+// and holds them in one step. The rules, in order of preference (seats.io's):
+//   1. among the allowed sections (the one named, or every section priced within maxPriceCents),
+//      the higher price first; then rows in order (a section's first row is nearest the stage;
+//      rows of equally priced sections are taken by their rank in the section, then in venue order);
+//      then seats nearest the row's centre (ties: the lower seat index);
+//   2. `quantity` adjacent seats in one row that leave no single empty seat beside them; else
+//      adjacent seats that do; else the best `quantity` seats of one section across its rows (row
+//      order, then nearest each row's centre).
+//
+// Cost. The venue's rows (not its seats) are kept in memory, built once per wake: 1,600 rows at the
+// 80,000-seat stadium (40 sections × 40 rows × 50 seats), each with its seat-index range and a count
+// of its free seats, and a seat index → row table. Every change of a seat's status (the availability
+// array's, src/durable/ticket-lock/availability.ts) moves one row's and one section's free count: O(1).
+// A request walks the allowed rows in preference order (a binary search finds the first within
+// maxPriceCents; a named section walks only its own rows) and skips, by its count, every row with
+// fewer free seats than asked for: O(rows) integer comparisons, never a look at their seats. Only a
+// row that could fit is read, seat by seat (O(seats in the row), 50 here), and a fresh or partly sold
+// venue is answered by the first such row. The worst case, rows with enough free seats but none of
+// them adjacent, reads each such row once: O(free seats of the allowed rows), still no SQL. The
+// fallback across rows reads the rows of one section that has enough free seats. The seats chosen
+// are then held exactly as a hold by seat index is (a look-up per seat by index).
+//
+// Everything here but loadRowLayout is pure: statuses are the packed availability array.
+import { seatCodeAt, SEAT_CODES, type AvailabilityWatcher, type SeatCode } from './availability';
+
+export interface BestRequest {
+  quantity: number;
+  section?: string;
+  maxPriceCents?: number;
+}
+
+/** One row of the venue as the tickets place it: seat indexes first…last (a row's seats are consecutive indexes). */
+export interface RowLayout {
+  section: string;
+  row: string | null;
+  first: number;
+  last: number;
+  /** What the row's unsold tickets cost (null: every seat sold). */
+  priceCents: number | null;
+}
+
+interface Row {
+  section: number;
+  first: number;
+  last: number;
+  priceCents: number;
+}
+
+interface Section {
+  name: string;
+  priceCents: number;
+  /** Positions in `rows`, first row first. */
+  rows: number[];
+}
+
+const FREE = SEAT_CODES.available;
+
+/**
+ * The rows of the event in preference order, with their free counts. Built from the layout and the
+ * statuses; kept current by seatChanged.
+ */
+export class SeatRows {
+  /** Every row, in preference order: higher price, then rank in its section, then venue order. */
+  private readonly rows: Row[];
+  private readonly sections: Section[];
+  /** Section positions in preference order (higher price, then venue order). */
+  private readonly sectionOrder: number[];
+  private readonly freeInRow: Int32Array;
+  private readonly freeInSection: Int32Array;
+  /** Seat index → position in `rows`, −1 for an index no row has. */
+  private readonly rowOf: Int32Array;
+
+  constructor(layout: readonly RowLayout[], statuses: Uint8Array) {
+    const sectionIds = new Map<string, number>();
+    this.sections = [];
+    const ranked: Array<Row & { rank: number }> = [];
+    const rowsSoFar: number[] = [];
+    for (const row of [...layout].sort((a, b) => a.first - b.first)) {
+      let id = sectionIds.get(row.section);
+      if (id === undefined) {
+        id = this.sections.length;
+        sectionIds.set(row.section, id);
+        // Price −1: every seat sold, so no price left (and nothing to offer).
+        this.sections.push({ name: row.section, priceCents: -1, rows: [] });
+        rowsSoFar.push(0);
+      }
+      const section = this.sections[id]!;
+      if (row.priceCents !== null) section.priceCents = Math.max(section.priceCents, row.priceCents);
+      ranked.push({ section: id, first: row.first, last: row.last, priceCents: 0, rank: rowsSoFar[id]! });
+      rowsSoFar[id]! += 1;
+    }
+    // A section has one price (the event's prices are by section).
+    for (const row of ranked) row.priceCents = this.sections[row.section]!.priceCents;
+    ranked.sort((a, b) => b.priceCents - a.priceCents || a.rank - b.rank || a.section - b.section);
+    this.rows = ranked.map(({ rank: _rank, ...row }) => row);
+    for (const [position, row] of this.rows.entries()) this.sections[row.section]!.rows.push(position);
+    this.sectionOrder = this.sections.map((_, id) => id).sort((a, b) => this.sections[b]!.priceCents - this.sections[a]!.priceCents || a - b);
+
+    const seatCount = this.rows.reduce((max, row) => Math.max(max, row.last + 1), 0);
+    this.rowOf = new Int32Array(seatCount).fill(-1);
+    this.freeInRow = new Int32Array(this.rows.length);
+    this.freeInSection = new Int32Array(this.sections.length);
+    for (const [position, row] of this.rows.entries()) {
+      for (let seat = row.first; seat <= row.last; seat += 1) {
+        this.rowOf[seat] = position;
+        if (seatCodeAt(statuses, seat) === FREE) {
+          this.freeInRow[position]! += 1;
+          this.freeInSection[row.section]! += 1;
+        }
+      }
+    }
+  }
+
+  /** A seat's status changed in the availability array: O(1). */
+  seatChanged(seatIndex: number, before: SeatCode, after: SeatCode): void {
+    const step = (after === FREE ? 1 : 0) - (before === FREE ? 1 : 0);
+    const position = seatIndex < this.rowOf.length ? this.rowOf[seatIndex]! : -1;
+    if (step === 0 || position < 0) return;
+    this.freeInRow[position]! += step;
+    this.freeInSection[this.rows[position]!.section]! += step;
+  }
+
+  /** The seat indexes to hold for the request (in index order), or null when nothing fits. */
+  choose(statuses: Uint8Array, request: BestRequest): number[] | null {
+    const { quantity } = request;
+    const allowed = this.allowedRows(request);
+    // Adjacent seats in one row: the first row (in preference order) with a block that leaves no
+    // single seat wins; failing that anywhere, the first row with any block.
+    let leavingOne: number[] | null = null;
+    for (const position of allowed) {
+      if (this.freeInRow[position]! < quantity) continue;
+      const block = bestBlockInRow(statuses, this.rows[position]!, quantity);
+      if (block.clean !== null) return range(block.clean, quantity);
+      if (leavingOne === null && block.any !== null) leavingOne = range(block.any, quantity);
+    }
+    if (leavingOne) return leavingOne;
+    // The best seats of one section, across its rows.
+    for (const id of this.sectionOrder) {
+      const section = this.sections[id]!;
+      if (this.freeInSection[id]! < quantity || !sectionAllowed(section, request)) continue;
+      const chosen: number[] = [];
+      for (const position of section.rows) {
+        if (this.freeInRow[position]! === 0) continue;
+        chosen.push(...freeSeatsByCentre(statuses, this.rows[position]!).slice(0, quantity - chosen.length));
+        if (chosen.length === quantity) return chosen.sort((a, b) => a - b);
+      }
+    }
+    return null;
+  }
+
+  /** Row positions the request allows, in preference order (a generator: the walk stops at the first fit). */
+  private *allowedRows(request: BestRequest): Generator<number> {
+    if (request.section !== undefined) {
+      const section = this.sections.find((s) => s.name === request.section);
+      if (section && sectionAllowed(section, request)) yield* section.rows;
+      return;
+    }
+    // Rows are sorted by price, dearest first: the first row within the price, by binary search.
+    let low = 0;
+    let high = this.rows.length;
+    while (request.maxPriceCents !== undefined && low < high) {
+      const middle = (low + high) >> 1;
+      if (this.rows[middle]!.priceCents > request.maxPriceCents) low = middle + 1;
+      else high = middle;
+    }
+    for (let position = low; position < this.rows.length; position += 1) {
+      if (this.rows[position]!.priceCents >= 0) yield position;
+    }
+  }
+}
+
+function sectionAllowed(section: Section, request: BestRequest): boolean {
+  if (section.priceCents < 0) return false;
+  if (request.section !== undefined && section.name !== request.section) return false;
+  return request.maxPriceCents === undefined || section.priceCents <= request.maxPriceCents;
+}
+
+function range(start: number, quantity: number): number[] {
+  return Array.from({ length: quantity }, (_, i) => start + i);
+}
+
+/**
+ * The best start of `quantity` adjacent free seats in the row: `clean` leaves no single free seat
+ * beside the block, `any` may. Nearest the row's centre; ties to the lower index. O(row length).
+ */
+export function bestBlockInRow(statuses: Uint8Array, row: { first: number; last: number }, quantity: number): { clean: number | null; any: number | null } {
+  const centre2 = row.first + row.last;
+  let clean: number | null = null;
+  let cleanDistance = Infinity;
+  let any: number | null = null;
+  let anyDistance = Infinity;
+  let seat = row.first;
+  while (seat <= row.last) {
+    if (seatCodeAt(statuses, seat) !== FREE) {
+      seat += 1;
+      continue;
+    }
+    // A run of free seats, runStart…runEnd.
+    const runStart = seat;
+    while (seat + 1 <= row.last && seatCodeAt(statuses, seat + 1) === FREE) seat += 1;
+    const runEnd = seat;
+    seat += 1;
+    const lastStart = runEnd - quantity + 1;
+    for (let start = runStart; start <= lastStart; start += 1) {
+      // Twice the distance from the block's centre to the row's: whole numbers.
+      const distance = Math.abs(2 * start + quantity - 1 - centre2);
+      if (distance < anyDistance) {
+        any = start;
+        anyDistance = distance;
+      }
+      const leavesOne = start - runStart === 1 || lastStart - start === 1;
+      if (!leavesOne && distance < cleanDistance) {
+        clean = start;
+        cleanDistance = distance;
+      }
+    }
+  }
+  return { clean, any };
+}
+
+/** The row's free seats, nearest its centre first (ties: the lower index). */
+export function freeSeatsByCentre(statuses: Uint8Array, row: { first: number; last: number }): number[] {
+  const centre2 = row.first + row.last;
+  const free: number[] = [];
+  for (let seat = row.first; seat <= row.last; seat += 1) if (seatCodeAt(statuses, seat) === FREE) free.push(seat);
+  return free.sort((a, b) => Math.abs(2 * a - centre2) - Math.abs(2 * b - centre2) || a - b);
+}
+
+/**
+ * The TicketLock's best available: the rows built on first use after a wake (or after the array or
+ * the prices changed wholesale), then kept current by the availability array it watches.
+ */
+export class BestAvailable implements AvailabilityWatcher {
+  private seatRows: SeatRows | null = null;
+
+  constructor(private readonly sql: SqlStorage) {}
+
+  seatChanged(seatIndex: number, before: SeatCode, after: SeatCode): void {
+    this.seatRows?.seatChanged(seatIndex, before, after);
+  }
+
+  /** The array was rebuilt, the seats relearnt, or the prices changed: the rows are built again when next asked. */
+  invalidated(): void {
+    this.seatRows = null;
+  }
+
+  /** `statuses`: the availability array as it is now (AvailabilityMap.codes). */
+  choose(statuses: Uint8Array, request: BestRequest): number[] | null {
+    this.seatRows ??= new SeatRows(loadRowLayout(this.sql), statuses);
+    return this.seatRows.choose(statuses, request);
+  }
+}
+
+/**
+ * The venue's rows from the TicketLock's tickets: one grouped read (SQLite reads the tickets once
+ * per wake; 1,600 rows come back at the stadium). Tickets without a seat index are not for sale by
+ * seat and not offered.
+ */
+export function loadRowLayout(sql: SqlStorage): RowLayout[] {
+  return sql
+    .exec<{ section: string; row_name: string | null; first: number; last: number; price_cents: number | null }>(
+      `SELECT section, row_name, min(seat_index) AS first, max(seat_index) AS last,
+              max(CASE WHEN sold_to_booking IS NULL THEN price_cents END) AS price_cents
+       FROM tickets WHERE seat_index IS NOT NULL AND section IS NOT NULL
+       GROUP BY section, row_name ORDER BY first`,
+    )
+    .toArray()
+    .map((row) => ({ section: row.section, row: row.row_name, first: row.first, last: row.last, priceCents: row.price_cents }));
+}
