@@ -5,7 +5,7 @@
 // writer sees the whole contract and knows which part answers today.
 import { z } from 'zod';
 import { loginBody, signupBody } from '../routes/auth';
-import { searchQuery } from '../routes/events';
+import { eventViewQuery, searchQuery } from '../routes/events';
 import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../routes/admin';
 import { holdBody, payBody } from '../routes/bookings';
 import { seatmapQuery } from '../routes/seatmap';
@@ -110,8 +110,10 @@ export const operations: Operation[] = [
   },
   {
     method: 'get', path: '/api/events/{eventId}', tag: 'catalog', summary: 'The event page: event, venue, performer and tickets with status.', access: 'optional',
-    pathParams: eventId, headers: { 'If-None-Match': 'An ETag from an earlier answer.' },
-    description: 'Drafts are visible to admins only. Carries `Cache-Control` and `ETag`.',
+    pathParams: eventId, query: eventViewQuery, headers: { 'If-None-Match': 'An ETag from an earlier answer.' },
+    description:
+      'Drafts are visible to admins only. Carries `Cache-Control` and `ETag`. ' +
+      '`?tickets=none` (an addition): without `tickets`, a few hundred bytes at any venue size, cacheable for 60 s.',
     answers: { 200: { description: 'The event.', schema: responses.eventView, headers: { ETag: 'Weak validator.' } }, 304: { description: 'Not modified.' }, 404: notFound },
   },
   {

@@ -80,6 +80,7 @@ export const eventView = z.object({
   event: eventJson,
   venue: venueJson,
   performer: performerJson,
+  // Absent with ?tickets=none (the README's API additions).
   tickets: z.array(
     z.object({
       id,
@@ -90,7 +91,7 @@ export const eventView = z.object({
       currency,
       status: z.enum(['available', 'reserved', 'booked']),
     }),
-  ),
+  ).optional(),
 });
 
 export const seatmapResponse = z.object({

@@ -193,9 +193,11 @@ export const eventRoutes = new Hono<AppEnv>()
   })
   .get('/:eventId', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
+    const { tickets } = parseQuery(c, eventViewQuery);
     // The header and the seat status carry both versions: a 304, or a body rendered before for
     // them, costs no look at the seat list (11 MB at 80,000 seats).
     const header = await visibleEventHeader(c, eventId);
+    if (tickets === 'none') return eventDetails(c, header);
     const seats = await seatStatus(c, eventId);
     const etag = `W/"${header.version.toString(36)}-${seats.version.toString(36)}"`;
     const cacheControl = header.event.status === 'draft' ? 'private, no-cache' : `public, max-age=${SEAT_STATUS_TTL_SECONDS}`;
@@ -217,6 +219,21 @@ export const eventRoutes = new Hono<AppEnv>()
     // Already compressed: the runtime must send these bytes as they are.
     return new Response(await encoded.body, { headers: { ...headers, 'Content-Encoding': 'gzip' }, encodeBody: 'manual' });
   });
+
+export const eventViewQuery = z.object({
+  tickets: z.enum(['none']).optional().describe('none: the event, venue and performer without the tickets (a page that draws its seats from the seat map and availability).'),
+});
+
+/** `?tickets=none`: the view without its tickets, from the small header, versioned by the catalog alone. */
+function eventDetails(c: Context<AppEnv>, header: EventHeader) {
+  const etag = `W/"${header.version.toString(36)}"`;
+  c.header('ETag', etag);
+  c.header('Cache-Control', header.event.status === 'draft' ? 'private, no-cache' : `public, max-age=${CATALOG_TTL_SECONDS}`);
+  const ifNoneMatch = c.req.header('If-None-Match');
+  if (ifNoneMatch && ifNoneMatch.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) return c.body(null, 304);
+  const { event, venue, performer } = header;
+  return c.json({ event, venue, performer });
+}
 
 /** The full view as JSON text, once per (catalog version, seat status version) in an isolate. */
 function renderEventView(document: EventDocument, seats: SeatStatusSnapshot): string {

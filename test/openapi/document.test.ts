@@ -13,9 +13,14 @@ interface OpenApi {
 /** `/api/bookings/:eventId` and `/api/bookings/{id}` name the same route: compare without parameter names. */
 const shape = (path: string) => path.replace(/:[A-Za-z0-9_]+(\{[^}]*\})?/g, '{}').replace(/\{[A-Za-z0-9_]+\}/g, '{}');
 
-/** What the Hono app really answers: method and path of every handler (middleware is registered as ALL). */
+/**
+ * What the Hono app really answers under /api: method and path of every handler (middleware is
+ * registered as ALL). The web pages outside /api are HTML for people, tested in test/pages.
+ */
 function registeredRoutes(): string[] {
-  const routes = app.routes.filter((route) => route.method !== 'ALL').map((route) => `${route.method} ${shape(route.path)}`);
+  const routes = app.routes
+    .filter((route) => route.method !== 'ALL' && route.path.startsWith('/api/'))
+    .map((route) => `${route.method} ${shape(route.path)}`);
   return [...new Set(routes)].sort();
 }
 

@@ -34,6 +34,26 @@ describe('GET /api/events/:eventId', () => {
     expect(response.headers.get('ETag')).toBeTruthy();
   });
 
+  it('answers ?tickets=none with the event, venue and performer only, versioned by the catalog', async () => {
+    const full = (await (await api(`/api/events/${created.eventId}`)).json()) as EventView;
+
+    const response = await api(`/api/events/${created.eventId}?tickets=none`);
+
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Partial<EventView>;
+    expect(body).toEqual({ event: full.event, venue: full.venue, performer: full.performer });
+    expect(response.headers.get('Cache-Control')).toBe('public, max-age=60');
+    const again = await api(`/api/events/${created.eventId}?tickets=none`, { headers: { 'If-None-Match': response.headers.get('ETag')! } });
+    expect(again.status).toBe(304);
+  });
+
+  it('refuses another value of tickets with 400, and hides a draft from anyone but organizers', async () => {
+    expect((await api(`/api/events/${created.eventId}?tickets=all`)).status).toBe(400);
+    const draft = await createEvent(admin, { status: 'draft' });
+    expect((await api(`/api/events/${draft.eventId}?tickets=none`)).status).toBe(404);
+    expect((await api(`/api/events/${draft.eventId}?tickets=none`, { token: admin })).status).toBe(200);
+  });
+
   it('answers 404 in the error shape for an unknown or malformed id', async () => {
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-an-id']) {
       const response = await api(`/api/events/${id}`);
