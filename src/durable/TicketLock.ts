@@ -16,6 +16,7 @@ import { RELAYS_PER_EVENT } from './SeatRelay';
 import { SeatLog } from './ticket-lock/seat-log';
 import { SeatPlaces } from './ticket-lock/seat-places';
 import { AvailabilityMap, type PackedStatuses } from './ticket-lock/availability';
+import { BestAvailable, type BestRequest } from './ticket-lock/best-available';
 import { newBookingId, type BookingState } from '../domain/booking';
 import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
@@ -46,6 +47,8 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly places: SeatPlaces;
   /** Every seat's status, 2 bits a seat, kept in memory (GET …/availability and compact streams). */
   private readonly availability: AvailabilityMap;
+  /** Best available's rows and free counts, kept current with the availability array. */
+  private readonly bestAvailable: BestAvailable;
   private readonly writes: ConfirmationWrites;
   private readonly seatLog: SeatLog;
   /** The seat-stream relays subscribed to this event's changes (src/durable/SeatRelay.ts): watchers are theirs, not this object's. */
@@ -60,7 +63,8 @@ export class TicketLock extends DurableObject<Bindings> {
     this.admissions = new Admissions(this.sql);
     this.rows = new BookingRows(this.sql);
     this.places = new SeatPlaces(this.sql);
-    this.availability = new AvailabilityMap(this.sql);
+    this.bestAvailable = new BestAvailable(this.sql);
+    this.availability = new AvailabilityMap(this.sql, this.bestAvailable);
     this.seatLog = new SeatLog(
       this.sql,
       (seatIndex, status) => {
@@ -118,24 +122,32 @@ export class TicketLock extends DurableObject<Bindings> {
 
   /**
    * All or nothing: every ticket is held for this user until the returned expiry, or none is.
-   * Tickets are named by id, or by seat index (`seats`, mapped here, where the index is known).
+   * Tickets are named by id, or by seat index (`seats`, mapped here, where the index is known), or
+   * chosen here (`best`, API.md's best available: see ticket-lock/best-available.ts) and then held
+   * as seats named by index are, with no await between the choice and the hold.
    */
   async holdSeats(input: {
     eventId: string;
     userId: string;
     ticketIds?: string[];
     seats?: number[];
+    best?: BestRequest;
     ttlSeconds: number;
     maxTicketsPerUser: number;
     /** The waiting room's admission the request carried, when the event's queue is on. */
     admissionId?: string;
   }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
-    if (input.seats) await this.ensurePlaces(input.eventId);
+    if (input.seats || input.best) await this.ensurePlaces(input.eventId);
     // No await from here on.
     let ticketIds = input.ticketIds ?? [];
-    if (input.seats) {
-      const found = this.places.ticketIdsAt(input.seats);
+    let seats = input.seats;
+    if (input.best) {
+      seats = this.chooseBest(input.best, Date.now()) ?? undefined;
+      if (!seats) return { ok: false, reason: 'tickets_unavailable', ticketIds: [] };
+    }
+    if (seats) {
+      const found = this.places.ticketIdsAt(seats);
       if (found.unknown.length) return { ok: false, reason: 'unknown_seats', seats: found.unknown };
       ticketIds = found.ticketIds;
     }
@@ -153,8 +165,8 @@ export class TicketLock extends DurableObject<Bindings> {
       return this.sql.exec(`SELECT 1 FROM holds WHERE ticket_id = ? AND expires_at > ?`, id, now).toArray().length > 0;
     });
     if (taken.length) {
-      const seats = input.seats && input.seats.filter((_, i) => taken.includes(ticketIds[i]!));
-      return { ok: false, reason: 'tickets_unavailable', ticketIds: taken, ...(seats ? { seats } : {}) };
+      const takenSeats = seats && seats.filter((_, i) => taken.includes(ticketIds[i]!));
+      return { ok: false, reason: 'tickets_unavailable', ticketIds: taken, ...(takenSeats ? { seats: takenSeats } : {}) };
     }
 
     const owned = this.rows.ticketsOwnedBy(input.userId, now);
@@ -178,7 +190,16 @@ export class TicketLock extends DurableObject<Bindings> {
       this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
-    return { ok: true, booking: this.rows.state(input.eventId, bookingId)! };
+    return { ok: true, booking: this.rows.state(input.eventId, bookingId)!, ...(input.best ? { seats } : {}) };
+  }
+
+  /**
+   * Best available's seat indexes, or null when nothing fits. Holds that ran out end first (as the
+   * alarm ends them), so the availability array it reads is the truth now.
+   */
+  private chooseBest(request: BestRequest, now: number): number[] | null {
+    this.expireDueHolds(now);
+    return this.bestAvailable.choose(this.availability.codes(now), request);
   }
 
   async getBooking(eventId: string, bookingId: string): Promise<BookingState | null> {
@@ -336,6 +357,8 @@ export class TicketLock extends DurableObject<Bindings> {
     for (const row of current.tickets) {
       this.sql.exec(`UPDATE tickets SET price_cents = ?, currency = ? WHERE ticket_id = ? AND sold_to_booking IS NULL`, row.priceCents, row.currency, row.id);
     }
+    // Best available ranks sections by price.
+    this.bestAvailable.invalidated();
     this.learnEventStatus(current.status, Date.now());
   }
 

@@ -186,12 +186,12 @@ export const operations: Operation[] = [
     method: 'post', path: '/api/bookings/{id}', tag: 'bookings', summary: 'Hold tickets (and optionally pay at once).', access: 'user', body: holdBody,
     pathParams: { id: 'The event\'s id.' },
     headers: { 'Idempotency-Key': '1–255 visible ASCII characters: a retry with the same key and body gets the first answer.', 'X-Queue-Token': 'The waiting room\'s admission token, while the event\'s queue is on.' },
-    description: 'All or nothing: every ticket is held for the caller, or none. Name the tickets by `ticketIds` or by `seats` (seat indexes of the seat map), exactly one; an answer to `seats` carries them too.',
+    description: 'All or nothing: every ticket is held for the caller, or none. Name the tickets by `ticketIds` or by `seats` (seat indexes of the seat map), or ask for `best` available (the server picks `quantity` seats and holds them at once), exactly one of the three; an answer to `seats` or `best` carries the seat indexes too.',
     answers: {
       201: { description: 'Held (`pending`) or, with paymentDetails, paid (`confirmed`).', schema: responses.bookingJson },
       202: { description: 'The payment is still processing: `pending`, seats held until it settles.', schema: responses.bookingJson },
       400: badRequest, 402: 'payment_declined: every ticket released.', 403: 'queue_required, or forbidden before the sale opens.', 404: notFound,
-      409: 'tickets_unavailable (details.ticketIds, and details.seats for a hold by seats), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
+      409: 'tickets_unavailable (details.ticketIds, and details.seats for a hold by seats; for `best`, nothing fits), ticket_limit, or idempotency_in_progress.', 422: 'idempotency_key_reused', 429: 'rate_limited (with Retry-After).',
     },
   },
   {

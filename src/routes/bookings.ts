@@ -33,15 +33,24 @@ export const holdBody = z
       .refine((seats) => new Set(seats).size === seats.length, 'seats must be distinct')
       .optional()
       .describe('Instead of ticketIds: seat indexes of the seat map (GET /api/events/{eventId}/seatmap).'),
+    best: z
+      .object({
+        quantity: z.number().int('must be a whole number').min(1, 'ask for at least one seat').max(10, 'at most 10 tickets per booking'),
+        section: z.string().trim().min(1, 'must not be empty').max(200, 'at most 200 characters').optional().describe('Only seats of this section (its name in the seat map).'),
+        maxPriceCents: z.number().int('must be a whole number').min(0, 'must not be negative').max(Number.MAX_SAFE_INTEGER).optional().describe('Only sections priced at most this.'),
+      })
+      .optional()
+      .describe('Instead of ticketIds or seats: the server picks the best available seats and holds them (higher price, then rows nearest the stage, then nearest the row\'s centre; adjacent seats in one row that leave no single empty seat first).'),
     paymentDetails: paymentDetails.optional(),
   })
   .superRefine((body, ctx) => {
-    if ((body.ticketIds === undefined) === (body.seats === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [body.ticketIds === undefined ? 'ticketIds' : 'seats'], message: 'name the tickets by ticketIds or by seats: exactly one of the two' });
+    const named = (['ticketIds', 'seats', 'best'] as const).filter((field) => body[field] !== undefined);
+    if (named.length !== 1) {
+      ctx.addIssue({ code: 'custom', path: [named[1] ?? 'ticketIds'], message: 'name the tickets by ticketIds or by seats, or ask for the best available: exactly one of the three' });
     }
   })
   // The rule above, as JSON Schema says it (the OpenAPI document).
-  .meta({ oneOf: [{ required: ['ticketIds'] }, { required: ['seats'] }] });
+  .meta({ oneOf: [{ required: ['ticketIds'] }, { required: ['seats'] }, { required: ['best'] }] });
 
 export const payBody = z.object({ paymentDetails });
 
@@ -175,7 +184,7 @@ export const bookingRoutes = new Hono<AppEnv>()
     if (body.paymentDetails) paymentProviderFor(c.env);
     const lock = c.env.TICKET_LOCK.getByName(eventId);
     const admissionId = header.event.queue.enabled ? await requireAdmission(c, user.id, eventId) : undefined;
-    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, seats: body.seats, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
+    const held = await lock.holdSeats({ eventId, userId: user.id, ticketIds: body.ticketIds, seats: body.seats, best: body.best, ttlSeconds: holdTtlSeconds, maxTicketsPerUser, admissionId });
     if (!held.ok) {
       switch (held.reason) {
         case 'unknown_tickets':
@@ -183,6 +192,7 @@ export const bookingRoutes = new Hono<AppEnv>()
         case 'unknown_seats':
           throw new ApiError(400, 'validation_failed', 'Some seats are not seats of this event.', held.seats.map((seat) => ({ field: 'seats', message: `${seat} is not a seat index of this event` })));
         case 'tickets_unavailable':
+          if (body.best) throw new ApiError(409, 'tickets_unavailable', `No ${body.best.quantity === 1 ? 'seat is' : `${body.best.quantity} seats are`} available as asked.`, { ticketIds: held.ticketIds });
           throw new ApiError(409, 'tickets_unavailable', 'Some of those seats are held or sold by someone else.', { ticketIds: held.ticketIds, ...(held.seats ? { seats: held.seats } : {}) });
         case 'admission_used':
           throw new ApiError(403, 'queue_required', 'Your admission from the waiting room was used for a completed booking: join the queue again to buy more.');
@@ -196,8 +206,9 @@ export const bookingRoutes = new Hono<AppEnv>()
       ? await payForBooking(c, held.booking, body.paymentDetails.paymentMethodId, true)
       : held.booking;
     const json = await toBookingJson(c.env, booking, await seatNamesFallback(c, booking));
-    // The booking's tickets are in the order of the seats named.
-    return c.json(body.seats ? { ...json, seats: body.seats } : json, body.paymentDetails && booking.status === 'pending' ? 202 : 201);
+    // The booking's tickets are in the order of the seats named (or chosen: best available).
+    const seats = body.seats ?? (held.ok ? held.seats : undefined);
+    return c.json(seats ? { ...json, seats } : json, body.paymentDetails && booking.status === 'pending' ? 202 : 201);
   })
   .post('/:bookingId/pay', async (c) => {
     const body = await parseBody(c, payBody);

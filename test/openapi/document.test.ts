@@ -84,10 +84,20 @@ describe('GET /api/openapi.json', () => {
     const document = await fetchDocument();
     const hold = document.paths['/api/bookings/{id}']!.post!.requestBody!.content['application/json']!.schema as {
       oneOf: Array<{ required: string[] }>;
-      properties: { ticketIds: { minItems: number; maxItems: number }; seats: { minItems: number; maxItems: number } };
+      properties: {
+        ticketIds: { minItems: number; maxItems: number };
+        seats: { minItems: number; maxItems: number };
+        best: { properties: Record<string, unknown>; required: string[] };
+      };
     };
-    // Tickets by id or by seat index: exactly one of the two.
-    expect(hold.oneOf).toEqual([{ required: ['ticketIds'] }, { required: ['seats'] }]);
+    // Tickets by id, by seat index, or the best available: exactly one of the three.
+    expect(hold.oneOf).toEqual([{ required: ['ticketIds'] }, { required: ['seats'] }, { required: ['best'] }]);
+    expect(hold.properties.best.required).toEqual(['quantity']);
+    expect(hold.properties.best.properties).toMatchObject({
+      quantity: { type: 'integer', minimum: 1, maximum: 10 },
+      section: { type: 'string', minLength: 1 },
+      maxPriceCents: { type: 'integer', minimum: 0 },
+    });
     expect(hold.properties.ticketIds).toMatchObject({ minItems: 1, maxItems: 10 });
     expect(hold.properties.seats).toMatchObject({ minItems: 1, maxItems: 10, items: { type: 'integer', minimum: 0 } });
     const signup = document.paths['/api/auth/signup']!.post!.requestBody!.content['application/json']!.schema as {

@@ -15,7 +15,8 @@ export interface HoldCounts {
 }
 
 export type HoldOutcome =
-  | { ok: true; booking: BookingState }
+  /** `seats`: for a best-available hold, the seat indexes chosen, in the booking's ticket order. */
+  | { ok: true; booking: BookingState; seats?: number[] }
   /** `seats`: the seat indexes of those tickets, when the hold named seats. */
   | { ok: false; reason: 'tickets_unavailable'; ticketIds: string[]; seats?: number[] }
   | { ok: false; reason: 'unknown_tickets'; ticketIds: string[] }
