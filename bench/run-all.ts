@@ -22,6 +22,8 @@ const BENCHES: Array<{ name: string; file: string; full?: string[]; needsPostgre
   { name: 'seat-stream', file: 'bench/seat-stream.ts', full: ['--watchers', '10000'] },
   { name: 'waiting-room', file: 'bench/waiting-room.ts', full: ['--sockets', '15000'] },
   { name: 'queue-tick', file: 'bench/queue-tick.ts' },
+  // Plain Node (no workerd): a line of 1,000,000 over 16 shards and a coordinator, beside 10,000.
+  { name: 'queue-shards', file: 'bench/queue-shards.ts' },
   { name: 'search', file: 'bench/search.ts', needsPostgresServer: true },
   { name: 'onsale', file: 'bench/onsale.ts' },
 ];
