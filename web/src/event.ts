@@ -296,7 +296,7 @@ export async function eventPage(): Promise<void> {
 
 async function loadDetails(eventId: string): Promise<void> {
   const box = byId('event-details');
-  const result = await api<EventView>(`/api/events/${eventId}`);
+  const result = await api<EventView>(`/api/events/${eventId}?tickets=none`);
   box.removeAttribute('aria-busy');
   if (!result.ok) {
     if (result.status === 404) byId('event-name').textContent = 'Event not found';

@@ -29,7 +29,7 @@ export async function queuePage(): Promise<void> {
   const eventUrl = `/events/${eventId}`;
   if (!(await currentUser())) return location.assign(loginUrl());
 
-  void api<{ event: { name: string } }>(`/api/events/${eventId}`).then((result) => {
+  void api<{ event: { name: string } }>(`/api/events/${eventId}?tickets=none`).then((result) => {
     if (result.ok) byId('queue-event').replaceChildren(el('a', { href: eventUrl, text: result.body.event.name }));
   });
 
