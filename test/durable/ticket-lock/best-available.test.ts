@@ -2,7 +2,7 @@
 // packed availability array: no TicketLock, no database.
 import { describe, expect, it } from 'vitest';
 import { NOT_FOR_SALE, SEAT_CODES, setSeatCode, type SeatCode } from '../../../src/durable/ticket-lock/availability';
-import { SeatRows, type BestRequest, type RowLayout } from '../../../src/durable/ticket-lock/best-available';
+import { fitMasks, SeatRows, type BestRequest, type RowLayout } from '../../../src/durable/ticket-lock/best-available';
 
 /**
  * A venue drawn as text: each row a string, `.` a free seat, `h` held, `b` sold, ` ` no seat for
@@ -143,5 +143,32 @@ describe('best available', () => {
     // A change between two taken codes moves nothing.
     hall.rows.seatChanged(0, SEAT_CODES.booked, SEAT_CODES.reserved);
     expect(hall.best({ quantity: 1 })).toBeNull();
+  });
+
+  it('reads a row again after any of its seats changed, not before', () => {
+    const hall = venue([{ name: 'Floor', priceCents: 5000, rows: ['.h.h..', '......'] }]);
+    // Row A has four free seats but no three adjacent: row B (and row A's fits are now known).
+    expect(hall.best({ quantity: 3 })).toEqual(['Floor B1', 'Floor B2', 'Floor B3']);
+
+    hall.set(1, SEAT_CODES.available, SEAT_CODES.reserved);
+    hall.set(3, SEAT_CODES.available, SEAT_CODES.reserved);
+
+    expect(hall.best({ quantity: 3 })).toEqual(['Floor A1', 'Floor A2', 'Floor A3']);
+  });
+
+  it('knows which quantities a row fits, and which of them leave no single seat', () => {
+    const { statuses } = venue([{ name: 'Floor', priceCents: 5000, rows: ['...h.b....'] }]);
+    const masks = fitMasks(statuses, { first: 0, last: 9 });
+    const fits = (quantity: number) => ({ clean: Boolean(masks & (1 << quantity)), any: Boolean(masks & (1 << (16 + quantity))) });
+
+    // Runs of 3, 1 and 4 free seats.
+    expect(fits(1)).toEqual({ clean: true, any: true });
+    expect(fits(2)).toEqual({ clean: true, any: true });
+    expect(fits(3)).toEqual({ clean: true, any: true });
+    expect(fits(4)).toEqual({ clean: true, any: true });
+    expect(fits(5)).toEqual({ clean: false, any: false });
+    // A run of four takes three only by leaving one.
+    const four = fitMasks(venue([{ name: 'Floor', priceCents: 5000, rows: ['....'] }]).statuses, { first: 0, last: 3 });
+    expect([1, 2, 3, 4].map((quantity) => Boolean(four & (1 << quantity)))).toEqual([true, true, false, true]);
   });
 });
