@@ -63,17 +63,22 @@ const fiveHundredSamples: string[] = [];
 let inFlight = 0;
 let pollsInFlight = 0;
 const queued: Array<() => void> = [];
-const queuedPolls: Array<() => void> = [];
+const queuedPolls: Array<{ resolve: () => void; since: number }> = [];
+/** A poll that has waited this long for a slot goes before everything else (places lapse after 2 minutes without one). */
+const POLL_MAX_WAIT_MS = 15_000;
 /** Polls of the line take at most half the requests in flight; buyers who are shopping go first. */
 const POLL_SLOTS = Math.max(1, Math.floor(CONCURRENCY / 2));
 
 function release(): void {
-  const next = queued.shift() ?? (pollsInFlight < POLL_SLOTS ? queuedPolls.shift() : undefined);
+  const overdue = queuedPolls.length > 0 && Date.now() - queuedPolls[0]!.since > POLL_MAX_WAIT_MS;
+  const next = overdue ? queuedPolls.shift()!.resolve : (queued.shift() ?? (pollsInFlight < POLL_SLOTS ? queuedPolls.shift()?.resolve : undefined));
   next?.();
 }
 
 async function slot<T>(work: () => Promise<T>, poll = false): Promise<T> {
-  if (inFlight >= CONCURRENCY || (poll && pollsInFlight >= POLL_SLOTS)) await new Promise<void>((resolve) => (poll ? queuedPolls : queued).push(resolve));
+  if (inFlight >= CONCURRENCY || (poll && pollsInFlight >= POLL_SLOTS)) {
+    await new Promise<void>((resolve) => (poll ? queuedPolls.push({ resolve, since: Date.now() }) : queued.push(resolve)));
+  }
   inFlight++;
   if (poll) pollsInFlight++;
   try {
