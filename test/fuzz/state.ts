@@ -5,6 +5,7 @@ import { listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { sql } from 'drizzle-orm';
 import { withDb } from '../../src/db/client';
 import { env } from '../helpers';
+import { RELAYS_PER_EVENT, seatRelayName } from '../../src/durable/SeatRelay';
 
 export interface Actors {
   userIds: string[];
@@ -54,6 +55,13 @@ async function objectRows(stub: DurableObjectStub, skip: (table: string, row: Re
  */
 const waitingRoomClockwork = (table: string, row: Record<string, unknown>) => table === 'meta' && /tick|budget|rate|admitted_recent|last/i.test(String(row.key));
 
+/**
+ * The seat relays subscribed to a TicketLock: opening a seat stream (which the fuzzer does, as
+ * anyone may) subscribes one, and an idle one is dropped later. Bookkeeping of open streams, not
+ * of seats, bookings or money.
+ */
+const seatStreamSubscriptions = (table: string) => table === 'seat_relays';
+
 export interface Snapshot {
   postgres: Record<string, string>;
   ticketLocks: Record<string, string>;
@@ -64,7 +72,7 @@ export async function snapshot(actors: Actors): Promise<Snapshot> {
   const ticketLocks: Record<string, string> = {};
   const waitingRooms: Record<string, string> = {};
   for (const eventId of actors.eventIds) {
-    ticketLocks[eventId] = await objectRows(env.TICKET_LOCK.getByName(eventId));
+    ticketLocks[eventId] = await objectRows(env.TICKET_LOCK.getByName(eventId), seatStreamSubscriptions);
     const room = await objectRows(env.WAITING_ROOM.getByName(eventId), waitingRoomClockwork);
     waitingRooms[eventId] = JSON.stringify({ ...JSON.parse(room), alarm: null });
   }
@@ -73,10 +81,15 @@ export async function snapshot(actors: Actors): Promise<Snapshot> {
 
 /** Names under which no Durable Object may exist: ids of nothing, and other spellings of real ones. */
 export async function existingObjectsNamed(names: Iterable<string>): Promise<string[]> {
-  const existing = new Set([...(await listDurableObjectIds(env.TICKET_LOCK)), ...(await listDurableObjectIds(env.WAITING_ROOM))].map((id) => id.toString()));
+  const existing = new Set(
+    [...(await listDurableObjectIds(env.TICKET_LOCK)), ...(await listDurableObjectIds(env.WAITING_ROOM)), ...(await listDurableObjectIds(env.SEAT_RELAY))].map((id) => id.toString()),
+  );
   const found: string[] = [];
   for (const name of names) {
-    if (existing.has(env.TICKET_LOCK.idFromName(name).toString()) || existing.has(env.WAITING_ROOM.idFromName(name).toString())) found.push(name);
+    const relays = Array.from({ length: RELAYS_PER_EVENT }, (_, k) => env.SEAT_RELAY.idFromName(seatRelayName(name, k)).toString());
+    if (existing.has(env.TICKET_LOCK.idFromName(name).toString()) || existing.has(env.WAITING_ROOM.idFromName(name).toString()) || relays.some((id) => existing.has(id))) {
+      found.push(name);
+    }
   }
   return found;
 }
