@@ -144,7 +144,8 @@ export class SeatRows {
   choose(statuses: Uint8Array, request: BestRequest): number[] | null {
     const { quantity } = request;
     const { list, from } = this.allowedRows(request);
-    const end = list ? list.length : this.pricedRows;
+    // The fit masks know quantities up to 14 (API.md asks for at most 10); more go across rows.
+    const end = quantity > 14 ? from : list ? list.length : this.pricedRows;
     // Adjacent seats in one row: the first row (in preference order) with a block that leaves no
     // single seat wins; failing that anywhere, the first row with any block.
     let leavingOne = -1;
@@ -172,8 +173,8 @@ export class SeatRows {
 
   /**
    * The rows the request allows, in preference order: a section's own rows (`list`), or every row
-   * from `from` on. Rows of sections with nothing left to sell have no price and are never full
-   * of free seats, so the count skips them.
+   * from `from` up to the rows of sections that had nothing left to sell (no price: they come last
+   * and are not walked).
    */
   private allowedRows(request: BestRequest): { list: readonly number[] | null; from: number } {
     if (request.section !== undefined) {
