@@ -26,7 +26,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../env';
 import { assertRelaysEvent, seatRelayName } from './object-name';
-import { SeatStreamHub, HEARTBEAT_MS, MAX_BACKLOG_BYTES, MAX_WATCHERS, type StreamFormat } from './seat-stream';
+import { SeatStreamHub, HEARTBEAT_MS, MAX_BACKLOG_BYTES, MAX_WATCHERS, parseEventId, type StreamFormat } from './seat-stream';
 import { SeatCopy } from './seat-relay/seat-copy';
 import type { RelayBatch, RelayEndpoint } from './ticket-lock/seat-relays';
 
@@ -82,9 +82,13 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
     if (this.hub.size + this.opening >= RELAY_MAX_WATCHERS) return null;
     this.eventId = eventId;
     this.lastWatched = Date.now();
-    if (!this.copy || !this.subscription) {
-      // Every opener waits for the same first sync. A copy still catching up is served as it is:
-      // it is consistent, only a few batches old, and the changes follow.
+    const resume = parseEventId(lastEventId);
+    // A client that saw a later version through another relay (this copy is a batch or so behind)
+    // must not be sent back in time with a snapshot of this older copy: catch up first.
+    const behind = !!this.copy && !!resume && resume.epoch === this.copy.epoch() && resume.version > this.copy.version();
+    if (!this.copy || !this.subscription || behind) {
+      // Every opener waits for the same sync. A copy still catching up is otherwise served as it
+      // is: it is consistent, only a few batches old, and the changes follow.
       this.opening += 1;
       try {
         await this.sync();

@@ -176,6 +176,34 @@ describe('SeatRelay', () => {
     expect(versionOf(last)).toBe(await runInDurableObject(lock, (instance) => instance['seatLog'].version()));
   });
 
+  it('never sends a client back in time: a Last-Event-ID newer than its copy makes the relay catch up first', async () => {
+    const { eventId } = await createEvent(admin);
+    const [a, b] = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const lagging = await watch(eventId, 5);
+    const first = await lagging.frame();
+    // The TicketLock stops publishing to relay 5 for a moment, as when its batch is still on the way.
+    const lock = env.TICKET_LOCK.getByName(eventId);
+    const subscribed = await runInDurableObject(lock, (_instance, state) => {
+      const rows = state.storage.sql.exec<{ name: string; subscription: string; since: number }>(`SELECT * FROM seat_relays`).toArray();
+      state.storage.sql.exec(`DELETE FROM seat_relays`);
+      return rows;
+    });
+    await hold(buyer.token, eventId, [a!]);
+    const current = await runInDurableObject(lock, (instance) => `${instance['seatLog'].epoch()}-${instance['seatLog'].version()}`);
+    expect(versionOf(current)).toBeGreaterThan(versionOf(first.id));
+    await runInDurableObject(lock, (_instance, state) => {
+      for (const row of subscribed) state.storage.sql.exec(`INSERT INTO seat_relays (name, subscription, since) VALUES (?, ?, ?)`, row.name, row.subscription, row.since);
+    });
+
+    // A client that saw `current` through another relay reconnects to relay 5.
+    const resumed = await watch(eventId, 5, current);
+
+    expect(await resumed.next(400)).toBeNull();
+    await hold(buyer.token, eventId, [b!]);
+    expect((await resumed.frame()).data.changes).toEqual([{ id: b, status: 'reserved' }]);
+  });
+
   it('drops a batch of another epoch once a sync has brought it up to date, instead of syncing for ever', async () => {
     const { eventId } = await createEvent(admin);
     const stream = await watch(eventId, 4);
