@@ -13,6 +13,9 @@
 //   SeatLog). Nothing is durable: watchers live as long as the instance; a new one starts from a snapshot.
 // - On its first watcher a relay subscribes: TicketLock.syncSeatRelay records it in SQL
 //   (ticket-lock/seat-relays.ts) and returns a snapshot in the same turn, so no batch falls between.
+//   Every later stream open syncs too ("what changed since my version", shared by the openers of
+//   the moment), so a new stream starts from the TicketLock's present, never from a copy a batch
+//   behind what its client already saw.
 // - The TicketLock publishes each 100 ms batch (every change after what it last sent) with one RPC per
 //   subscribed relay, from a timer, never awaited by a hold. A relay answers whether to keep it; a
 //   relay that fails, stalls, or has had no watcher for RELAY_IDLE_MS is dropped from the table.
@@ -48,7 +51,7 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
   private syncing: Promise<void> | null = null;
   /** Batches that came while a sync was under way, applied after it. */
   private pending: RelayBatch[] = [];
-  /** Streams being opened (waiting for the first sync): they count against the cap. */
+  /** Streams being opened (waiting for their sync): they count against the cap. */
   private opening = 0;
   private lastWatched = 0;
   private lease: ReturnType<typeof setInterval> | null = null;
@@ -82,19 +85,18 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
     if (this.hub.size + this.opening >= RELAY_MAX_WATCHERS) return null;
     this.eventId = eventId;
     this.lastWatched = Date.now();
-    const resume = parseEventId(lastEventId);
-    // A client that saw a later version through another relay (this copy is a batch or so behind)
-    // must not be sent back in time with a snapshot of this older copy: catch up first.
-    const behind = !!this.copy && !!resume && resume.epoch === this.copy.epoch() && resume.version > this.copy.version();
-    if (!this.copy || !this.subscription || behind) {
-      // Every opener waits for the same sync. A copy still catching up is otherwise served as it
-      // is: it is consistent, only a few batches old, and the changes follow.
-      this.opening += 1;
-      try {
-        await this.sync();
-      } finally {
-        this.opening -= 1;
-      }
+    // Every stream starts from the TicketLock's state as of now, as when it served streams itself:
+    // a buyer who opens the map after a hold sees it, and a client that saw a later version
+    // through another relay is never sent back in time. Openers share the sync in flight, so a
+    // crowd of them costs the TicketLock one small answer ("what changed since") at a time per relay.
+    this.opening += 1;
+    try {
+      await this.sync();
+      // The sync it shared may have been asked before what this client saw elsewhere: one more.
+      const resume = parseEventId(lastEventId);
+      if (resume && this.copy && resume.epoch === this.copy.epoch() && resume.version > this.copy.version()) await this.sync();
+    } finally {
+      this.opening -= 1;
     }
     return this.hub.open(lastEventId, format);
   }
