@@ -35,6 +35,11 @@ export interface Bindings {
   TICKET_SIGNING_KEY?: string;
   /** The ticket-code key before the last rotation, still accepted at the door. */
   TICKET_SIGNING_KEY_PREVIOUS?: string;
+  /** "outbox" (the default: kept for GET /api/dev/outbox, nothing leaves) or "http" (src/notifications/provider.ts). */
+  NOTIFICATION_PROVIDER?: string;
+  NOTIFICATION_HTTP_URL?: string;
+  NOTIFICATION_HTTP_KEY?: string;
+  NOTIFICATION_FROM?: string;
 }
 
 export interface Variables {

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import type { AppEnv } from './env';
+import type { AppEnv, Bindings } from './env';
 import { ApiError } from './errors';
 import { loadSession } from './auth/session';
 import { limitBookingPosts, limitQueueRequests } from './auth/limits';
@@ -16,6 +16,8 @@ import { adminRoutes } from './routes/admin';
 import { bookingRoutes } from './routes/bookings';
 import { paymentRoutes } from './routes/payments';
 import { docsRoutes } from './routes/docs';
+import { devRoutes } from './routes/dev';
+import { deliverNotificationsSoon } from './notifications/deliver';
 import { pageRoutes } from './pages/routes';
 import { idempotentBookingPosts } from './lib/idempotency';
 import { refuseCrossSiteCookieWrites } from './lib/cross-site';
@@ -28,7 +30,7 @@ export { SeatRelay } from './durable/SeatRelay';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
-const app = new Hono<AppEnv>();
+export const app = new Hono<AppEnv>();
 
 /** No type sniffing, no full URLs to other sites, never in a frame. */
 const SECURITY_HEADERS: ReadonlyArray<readonly [string, string]> = [
@@ -86,6 +88,7 @@ app.use('/api/bookings/*', limitBookingPosts);
 app.use('/api/bookings/*', idempotentBookingPosts);
 app.route('/api/bookings', bookingRoutes);
 app.route('/api/payments', paymentRoutes);
+app.route('/api/dev', devRoutes);
 app.route('/api', docsRoutes);
 // The box office in a browser (src/pages): HTML pages and their hashed assets, outside /api.
 app.route('/', pageRoutes);
@@ -105,4 +108,10 @@ app.onError((error, c) => {
   return c.json(new ApiError(500, 'internal', 'Something went wrong on our side. Please try again.').toBody(), 500);
 });
 
-export default app;
+export default {
+  fetch: app.fetch,
+  /** Every minute (wrangler.toml's cron): notifications whose send failed are tried again. */
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(deliverNotificationsSoon(env));
+  },
+} satisfies ExportedHandler<Bindings>;

@@ -32,8 +32,9 @@ export type EventJson = ReturnType<typeof toEventJson>;
 export interface SeatLayoutTicket {
   id: string;
   section: string;
-  row: string;
-  seat: number;
+  /** Null for a place in a standing section. */
+  row: string | null;
+  seat: number | null;
   priceCents: number;
   currency: string;
 }

@@ -14,8 +14,9 @@ export interface EventInventory {
 export interface TicketPlace {
   seatIndex: number;
   section: string;
-  row: string;
-  seat: number;
+  /** Null for a place in a standing section. */
+  row: string | null;
+  seat: number | null;
 }
 
 /** Every ticket of the event with the booking and buyer it is sold to, if any (one query: a load waits on it). */

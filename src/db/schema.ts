@@ -119,8 +119,18 @@ export const venueSections = pgTable(
     venueId: uuid('venue_id').notNull().references(() => venues.id, { onDelete: 'cascade' }),
     name: text('name').notNull(),
     position: integer('position').notNull(),
+    /**
+     * A standing (general admission) section has `capacity` places and no rows of its own to
+     * show: its places are the seats of one hidden row, so every ticket still has a seat and a
+     * seat-map position.
+     */
+    kind: text('kind', { enum: ['seated', 'standing'] }).notNull().default('seated'),
+    capacity: integer('capacity'),
   },
-  (t) => [uniqueIndex('venue_sections_venue_name_key').on(t.venueId, t.name)],
+  (t) => [
+    uniqueIndex('venue_sections_venue_name_key').on(t.venueId, t.name),
+    check('venue_sections_kind_check', sql`(${t.kind} = 'seated' and ${t.capacity} is null) or (${t.kind} = 'standing' and ${t.capacity} > 0)`),
+  ],
 );
 
 export const venueRows = pgTable(
@@ -168,6 +178,8 @@ export const events = pgTable(
     queueTokenMinutes: integer('queue_token_minutes').notNull().default(10),
     /** How long before onSaleAt the waiting room's lobby opens. */
     queueLobbyMinutes: integer('queue_lobby_minutes').notNull().default(30),
+    /** How long places offered to the waiting list stay held for the person offered them. */
+    waitlistOfferMinutes: integer('waitlist_offer_minutes').notNull().default(120),
     /** Weighted text of the event, its performer, venue and city: event_search_document() (migration 0008), kept by src/db/search.ts. */
     searchVector: tsvector('search_vector'),
     createdAt: createdAt(),
@@ -210,8 +222,9 @@ export const tickets = pgTable(
     eventId: uuid('event_id').notNull().references(() => events.id, { onDelete: 'cascade' }),
     seatId: uuid('seat_id').notNull().references(() => seats.id),
     section: text('section').notNull(),
-    row: text('row').notNull(),
-    seat: integer('seat').notNull(),
+    /** Null for a place in a standing section. */
+    row: text('row'),
+    seat: integer('seat'),
     /** Seat-map order within the event (section, row, seat). */
     position: integer('position').notNull(),
     priceCents: integer('price_cents').notNull(),
@@ -230,7 +243,8 @@ export const tickets = pgTable(
   ],
 );
 
-export const bookingStatuses = ['confirmed', 'cancelled', 'refunded'] as const;
+/** `transferred`: every ticket moved to other accounts (POST /api/bookings/:id/transfer). */
+export const bookingStatuses = ['confirmed', 'cancelled', 'refunded', 'transferred'] as const;
 
 /** Confirmed bookings; pending ones are holds in the event's TicketLock. */
 export const bookings = pgTable(
@@ -246,9 +260,20 @@ export const bookings = pgTable(
     paymentProvider: text('payment_provider').notNull(),
     paymentReference: text('payment_reference'),
     confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** Money owed back to the buyer (an organizer's refund, a cancelled event) until the provider gives it back. */
+    refundPendingCents: integer('refund_pending_cents').notNull().default(0),
+    /** Money the provider has given back. */
+    refundedCents: integer('refunded_cents').notNull().default(0),
+    refundedAt: timestamp('refunded_at', { withTimezone: true, mode: 'date' }),
+    /** The booking these tickets were transferred out of; such a booking cost its owner nothing. */
+    transferredFrom: text('transferred_from'),
     createdAt: createdAt(),
   },
-  (t) => [index('bookings_user_created_idx').on(t.userId, t.createdAt)],
+  (t) => [
+    index('bookings_user_created_idx').on(t.userId, t.createdAt),
+    index('bookings_event_idx').on(t.eventId),
+    index('bookings_refund_pending_idx').on(t.eventId).where(sql`${t.refundPendingCents} > 0`),
+  ],
 );
 
 export const bookingTickets = pgTable(
@@ -258,11 +283,65 @@ export const bookingTickets = pgTable(
     ticketId: uuid('ticket_id').notNull().references(() => tickets.id),
     priceCents: integer('price_cents').notNull(),
     admittedAt: timestamp('admitted_at', { withTimezone: true, mode: 'date' }),
+    /**
+     * When the ticket left this booking: refunded with its seat put back on sale, or transferred
+     * to another account. Its code then scans invalid.
+     */
+    releasedAt: timestamp('released_at', { withTimezone: true, mode: 'date' }),
   },
   (t) => [
     primaryKey({ columns: [t.bookingId, t.ticketId] }),
-    // The last guard of invariant 1: a ticket belongs to at most one booking, whatever any
-    // Durable Object believed.
-    uniqueIndex('booking_tickets_ticket_key').on(t.ticketId),
+    // The last guard of invariant 1: a ticket belongs to at most one booking that holds it,
+    // whatever any Durable Object believed.
+    uniqueIndex('booking_tickets_live_ticket_key').on(t.ticketId).where(sql`${t.releasedAt} is null`),
+    index('booking_tickets_ticket_idx').on(t.ticketId),
+  ],
+);
+
+/**
+ * Who waits for an event's places (API.md, waiting list). The event's TicketLock decides offers
+ * and keeps the line; these rows let a user's entries be listed across events.
+ */
+export const waitlistEntries = pgTable(
+  'waitlist_entries',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    eventId: uuid('event_id').notNull().references(() => events.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    quantity: integer('quantity').notNull(),
+    section: text('section'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('waitlist_entries_user_idx').on(t.userId, t.createdAt), index('waitlist_entries_event_idx').on(t.eventId)],
+);
+
+export const notificationKinds = ['booking_confirmed', 'waitlist_offer', 'event_cancelled', 'booking_refunded', 'tickets_transferred', 'tickets_received'] as const;
+
+/**
+ * The outbox: what a person is to be told, written in the same transaction as what caused it,
+ * then sent by src/notifications (retried until the provider takes it). `dedupeKey` makes a
+ * cause that runs twice (a retried confirmation) tell once.
+ */
+export const notifications = pgTable(
+  'notifications',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    dedupeKey: text('dedupe_key').notNull(),
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'set null' }),
+    toEmail: text('to_email').notNull(),
+    kind: text('kind', { enum: notificationKinds }).notNull(),
+    subject: text('subject').notNull(),
+    body: text('body').notNull(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    createdAt: createdAt(),
+    sentAt: timestamp('sent_at', { withTimezone: true, mode: 'date' }),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    lastError: text('last_error'),
+  },
+  (t) => [
+    uniqueIndex('notifications_dedupe_key').on(t.dedupeKey),
+    index('notifications_due_idx').on(t.nextAttemptAt).where(sql`${t.sentAt} is null`),
+    index('notifications_created_idx').on(t.createdAt),
   ],
 );

@@ -10,6 +10,7 @@ import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } f
 import { holdBody, payBody } from '../routes/bookings';
 import { seatmapQuery } from '../routes/seatmap';
 import { seatStreamQuery } from '../routes/seats';
+import { outboxQuery } from '../routes/dev';
 import * as responses from './responses';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -260,8 +261,8 @@ export const operations: Operation[] = [
     answers: { 200: { description: 'admitted, already_admitted or invalid.', schema: responses.scanResponse }, 400: badRequest },
   },
   {
-    method: 'get', path: '/api/dev/outbox', tag: 'organizer', summary: 'What would have been sent to buyers (local only).', access: 'admin',
-    planned: true, answers: { 200: { description: 'The outbox.' } },
+    method: 'get', path: '/api/dev/outbox', tag: 'organizer', summary: 'The notifications outbox: what buyers are told, newest first.', access: 'admin', query: outboxQuery,
+    answers: { 200: { description: 'The outbox.', schema: responses.outboxResponse }, 400: badRequest },
   },
 ];
 

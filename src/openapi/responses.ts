@@ -226,4 +226,22 @@ export const scanResponse = z.object({
   admittedAt: isoTime.nullable(),
 });
 
+export const outboxResponse = z.object({
+  notifications: z.array(
+    z.object({
+      id,
+      kind: z.enum(['booking_confirmed', 'waitlist_offer', 'event_cancelled', 'booking_refunded', 'tickets_transferred', 'tickets_received']),
+      to: z.string(),
+      userId: id.nullable(),
+      subject: z.string(),
+      body: z.string(),
+      data: z.record(z.string(), z.unknown()),
+      createdAt: isoTime,
+      sentAt: isoTime.nullable().describe('When the provider took it; with NOTIFICATION_PROVIDER=outbox, when it was marked sent.'),
+      attempts: z.number().int(),
+      lastError: z.string().nullable(),
+    }),
+  ),
+});
+
 export const webhookResponse = z.object({ received: z.literal(true) });

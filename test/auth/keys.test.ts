@@ -3,7 +3,7 @@
 // A rotated Worker is the real one, given the environment a rotation deploys.
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import type { Bindings } from '../../src/env';
 import { readScannedCode, readTicketCode, rotatingCode, ticketCode, type TicketClaims } from '../../src/tickets/codes';
 import { fromBase64url } from '../../src/lib/signing';

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createExecutionContext } from 'cloudflare:test';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import type { z } from 'zod';
 import { errorResponse } from '../../src/openapi/responses';
 import { signupBody, loginBody } from '../../src/routes/auth';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import { operations } from '../../src/openapi/document';
 import { searchQuery } from '../../src/routes/events';
 import { api } from '../helpers';

@@ -6,7 +6,7 @@
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import { withDb } from '../../src/db/client';
 import { paymentProviderFor } from '../../src/payments';
 import { ApiError } from '../../src/errors';

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { eq } from 'drizzle-orm';
 import type { z } from 'zod';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import { operations } from '../../src/openapi/document';
 import { withDb } from '../../src/db/client';
 import { users } from '../../src/db/schema';
@@ -253,6 +253,7 @@ beforeAll(async () => {
     },
     { operation: 'PATCH /api/admin/events/{eventId}', cell: () => ({ path: `/api/admin/events/${draft.eventId}`, body: { description: unique('edited ') } }), expect: adminOnly(200) },
     { operation: 'GET /api/admin/events/{eventId}/sales', cell: () => ({ path: `/api/admin/events/${event.eventId}/sales` }), expect: adminOnly(200) },
+    { operation: 'GET /api/dev/outbox', cell: () => ({ path: '/api/dev/outbox?limit=1' }), expect: adminOnly(200) },
     { operation: 'POST /api/admin/scan', cell: () => ({ path: '/api/admin/scan', body: { code: 'not-a-ticket-code' } }), expect: adminOnly(200) },
   ];
 });

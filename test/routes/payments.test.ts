@@ -2,7 +2,7 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'drizzle-orm';
 import Stripe from 'stripe';
-import app from '../../src/worker';
+import { app } from '../../src/worker';
 import { withDb } from '../../src/db/client';
 import { apiAddress, chargeResultOf, declineOf } from '../../src/payments/stripe';
 import { testPaymentRecord, type TestCharge } from '../../src/payments/test-provider';
