@@ -61,7 +61,7 @@ export async function createEvent(
     startsAt?: string;
     onSaleAt?: string;
     status?: string;
-    sections?: Array<{ name: string; rows: number; seatsPerRow: number }>;
+    sections?: Array<{ name: string; rows: number; seatsPerRow: number } | { name: string; kind: 'standing'; capacity: number }>;
     prices?: Record<string, number>;
     queue?: { enabled: boolean; admitPerMinute?: number; maxActive?: number; tokenMinutes?: number; lobbyMinutes?: number };
   } = {},

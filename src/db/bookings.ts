@@ -106,7 +106,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
     order by b.created_at desc, b.id
     limit ${MY_BOOKINGS_LIMIT}`)).rows as Array<{
     id: string; event_id: string; user_id: string; status: string; total_cents: number; currency: string; confirmed_at: string | Date; ticket_ids: string[]; ticket_prices: number[];
-    positions: number[]; sections: string[]; row_names: string[]; seat_numbers: number[];
+    positions: number[]; sections: string[]; row_names: Array<string | null>; seat_numbers: Array<number | null>;
   }>;
   return rows.map((row) => {
     const confirmedAt = new Date(row.confirmed_at).toISOString();
@@ -117,7 +117,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
       status: row.status === 'confirmed' ? 'confirmed' : 'cancelled',
       ticketIds: row.ticket_ids,
       ticketPriceCents: row.ticket_prices.map(Number),
-      ticketSeats: row.positions.map((position, i) => ({ seatIndex: Number(position) - 1, section: row.sections[i]!, row: row.row_names[i]!, seat: Number(row.seat_numbers[i]) })),
+      ticketSeats: row.positions.map((position, i) => ({ seatIndex: Number(position) - 1, section: row.sections[i]!, row: row.row_names[i] ?? null, seat: row.seat_numbers[i] == null ? null : Number(row.seat_numbers[i]) })),
       totalCents: Number(row.total_cents),
       currency: row.currency,
       expiresAt: confirmedAt,

@@ -41,7 +41,7 @@ export async function eventInventory(db: Database, eventId: string): Promise<Eve
   return {
     status: rows[0]?.status ?? null,
     tickets: rows.flatMap(({ id, priceCents, currency, bookingId, userId, position, section, row, seat }) =>
-      id !== null && priceCents !== null && currency !== null && position !== null && section !== null && row !== null && seat !== null
+      id !== null && priceCents !== null && currency !== null && position !== null && section !== null
         ? [{ id, priceCents, currency, bookingId, userId, seatIndex: position - 1, section, row, seat }]
         : [],
     ),

@@ -1,5 +1,7 @@
 // The seat map (API.md, GET /api/events/:eventId/seatmap): sections, their rows and how many seats
-// each has, from one grouped query (a row of result per venue row, not per seat).
+// each has, from one grouped query (a row of result per venue row, not per seat). A standing
+// section (general admission) is its capacity instead of rows: its tickets have no row name, so
+// they are one group of their own.
 import { sql } from 'drizzle-orm';
 import type { Database } from './client';
 
@@ -9,8 +11,13 @@ export interface Seatmap {
   version: string;
   currency: string;
   seatCount: number;
-  sections: Array<{ name: string; priceCents: number; rows: Array<{ name: string; seats: number }> }>;
+  /** In seat-index order: each section takes the next `capacity` (standing) or sum of its rows' seats (seated) indexes. */
+  sections: SeatmapSection[];
 }
+
+export type SeatmapSection =
+  | { name: string; kind: 'seated'; priceCents: number; rows: Array<{ name: string; seats: number }> }
+  | { name: string; kind: 'standing'; capacity: number; priceCents: number };
 
 /** What is cached: the seat map and who may see it. */
 export interface StoredSeatmap {
@@ -42,11 +49,16 @@ export async function loadSeatmap(db: Database, eventId: string): Promise<Stored
   const sections: Seatmap['sections'] = [];
   let seatCount = 0;
   for (const row of rows) {
-    if (row.section === null || row.row === null) continue;
+    if (row.section === null) continue;
     const seats = Number(row.seats);
     seatCount += seats;
+    const priceCents = Number(row.price_cents);
+    if (row.row === null) {
+      sections.push({ name: row.section, kind: 'standing', capacity: seats, priceCents });
+      continue;
+    }
     let section = sections.at(-1);
-    if (section?.name !== row.section) sections.push((section = { name: row.section, priceCents: Number(row.price_cents), rows: [] }));
+    if (section?.name !== row.section || section.kind !== 'seated') sections.push((section = { name: row.section, kind: 'seated', priceCents, rows: [] }));
     section.rows.push({ name: row.row, seats });
   }
   const layout = { currency: first.currency, seatCount, sections };

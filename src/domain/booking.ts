@@ -6,8 +6,9 @@ export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
 export interface TicketSeat {
   seatIndex: number;
   section: string;
-  row: string;
-  seat: number;
+  /** Null for a place in a standing section. */
+  row: string | null;
+  seat: number | null;
 }
 
 export interface BookingState {

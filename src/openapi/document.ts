@@ -122,6 +122,7 @@ export const operations: Operation[] = [
     query: seatmapQuery, headers: { 'If-None-Match': 'An ETag from an earlier answer.' },
     description:
       'Seat index: seats are numbered 0…seatCount−1 in the order sections, rows, seat numbers, as listed; the compact resources name seats by it. ' +
+      'A standing section (general admission) takes the next `capacity` indexes, one per place. ' +
       'Without `v`: `Cache-Control: public, max-age=60`. With the current `v`: immutable for a year. Drafts are visible to admins only.',
     answers: {
       200: { description: 'The seat map.', schema: responses.seatmapResponse, headers: { ETag: 'The version, quoted.' } },
@@ -233,7 +234,7 @@ export const operations: Operation[] = [
     answers: { 201: { description: 'Created.', schema: responses.performerCreated }, 400: badRequest },
   },
   {
-    method: 'post', path: '/api/admin/venues', tag: 'organizer', summary: 'Create a venue and its seats (rows A, B, …; seats from 1).', access: 'admin', body: venueBody,
+    method: 'post', path: '/api/admin/venues', tag: 'organizer', summary: 'Create a venue and its seats (rows A, B, …; seats from 1) and standing areas (`kind: "standing"`, `capacity` places).', access: 'admin', body: venueBody,
     answers: { 201: { description: 'Created.', schema: responses.venueCreated }, 400: badRequest },
   },
   {

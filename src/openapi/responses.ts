@@ -100,11 +100,17 @@ export const seatmapResponse = z.object({
   currency,
   seatCount: z.number().int(),
   sections: z.array(
-    z.object({
-      name: z.string(),
-      priceCents: cents,
-      rows: z.array(z.object({ name: z.string(), seats: z.number().int().describe('Seats in the row, numbered from 1.') })),
-    }),
+    z.union([
+      z.object({
+        name: z.string(),
+        kind: z.literal('seated'),
+        priceCents: cents,
+        rows: z.array(z.object({ name: z.string(), seats: z.number().int().describe('Seats in the row, numbered from 1.') })),
+      }),
+      z
+        .object({ name: z.string(), kind: z.literal('standing'), capacity: z.number().int().describe('Places: the next `capacity` seat indexes.'), priceCents: cents })
+        .describe('General admission: places without row or seat, taken with `best`.'),
+    ]),
   ),
 });
 

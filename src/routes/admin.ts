@@ -8,7 +8,7 @@ import { withDb } from '../db/client';
 import { events, performers } from '../db/schema';
 import { toEventJson } from '../db/catalog';
 import { queueSettingsOf } from '../queue/settings';
-import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, updateEvent, venueSectionNames } from '../db/organizer';
+import { checkPrices, createEvent, createVenue, requireExisting, salesFigures, sectionPlaces, updateEvent, venueSectionNames } from '../db/organizer';
 import { purge } from '../lib/edge-cache';
 import { eventDocumentKey, eventHeaderKey } from './events';
 import { seatmapKey } from './seatmap';
@@ -23,6 +23,20 @@ export const performerBody = z.object({
   bio: z.string().trim().max(5000).optional(),
 });
 
+const seatedSection = z.object({
+  name: text(100),
+  kind: z.literal('seated').optional(),
+  rows: z.number().int().min(1).max(200),
+  seatsPerRow: z.number().int().min(1).max(500),
+});
+
+/** General admission (API.md): `capacity` places, no rows or seats. */
+const standingSection = z.object({
+  name: text(100),
+  kind: z.literal('standing'),
+  capacity: z.number().int().min(1).max(MAX_VENUE_SEATS),
+});
+
 export const venueBody = z
   .object({
     name: text(200),
@@ -31,16 +45,7 @@ export const venueBody = z
     /** Decimal degrees, both or neither: search's `near=` finds the venue by them. */
     latitude: z.number().min(-90).max(90).optional(),
     longitude: z.number().min(-180).max(180).optional(),
-    sections: z
-      .array(
-        z.object({
-          name: text(100),
-          rows: z.number().int().min(1).max(200),
-          seatsPerRow: z.number().int().min(1).max(500),
-        }),
-      )
-      .min(1)
-      .max(100),
+    sections: z.array(z.union([standingSection, seatedSection])).min(1).max(100),
   })
   .superRefine((venue, ctx) => {
     if ((venue.latitude === undefined) !== (venue.longitude === undefined)) {
@@ -50,7 +55,7 @@ export const venueBody = z
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) ctx.addIssue({ code: 'custom', path: ['sections', i, 'name'], message: 'section names must be distinct' });
     });
-    const seats = venue.sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0);
+    const seats = venue.sections.reduce((sum, s) => sum + sectionPlaces(s), 0);
     if (seats > MAX_VENUE_SEATS) ctx.addIssue({ code: 'custom', path: ['sections'], message: `a venue has at most ${MAX_VENUE_SEATS} seats` });
   });
 
@@ -111,14 +116,15 @@ export const scanBody = z.object({ code: z.string().trim().min(1).max(500) });
 
 interface Admission {
   result: 'admitted' | 'already_admitted' | 'invalid';
-  ticket: { id: string; section: string; row: string; seat: number } | null;
+  /** row and seat null for a place in a standing section. */
+  ticket: { id: string; section: string; row: string | null; seat: number | null } | null;
   eventId: string | null;
   admittedAt: string | null;
 }
 
 const INVALID: Admission = { result: 'invalid', ticket: null, eventId: null, admittedAt: null };
 
-type AdmissionRow = { section: string; row: string; seat: number; admitted_at: Date | string } & Record<string, unknown>;
+type AdmissionRow = { section: string; row: string | null; seat: number | null; admitted_at: Date | string } & Record<string, unknown>;
 
 /**
  * Admits a ticket once. The conditional update is the decision: of two doors scanning the same

@@ -23,8 +23,14 @@
 // seat index is (a look-up per seat by index). Measured on the stadium's rows alone (no runtime),
 // filling it one hold at a time: 2–13 µs a choice on a loaded 2-core machine; the hold's SQL costs far more.
 //
+// Standing sections (general admission, API.md) are one row each (their places' seat indexes,
+// no row name) taken like any section in price order, but any `quantity` free places of one fit:
+// their free places are kept as a set (standing-places.ts), so a choice costs O(quantity) and never
+// reads the area, and every seat change moves it in O(1). Such a row is never read seat by seat.
+//
 // Everything here but loadRowLayout is pure: statuses are the packed availability array.
 import { seatCodeAt, SEAT_CODES, type AvailabilityWatcher, type SeatCode } from './availability';
+import { FreePlaces } from './standing-places';
 
 export interface BestRequest {
   quantity: number;
@@ -32,7 +38,10 @@ export interface BestRequest {
   maxPriceCents?: number;
 }
 
-/** One row of the venue as the tickets place it: seat indexes first…last (a row's seats are consecutive indexes). */
+/**
+ * One row of the venue as the tickets place it: seat indexes first…last (a row's seats are
+ * consecutive indexes). `row` null: the places of a standing section.
+ */
 export interface RowLayout {
   section: string;
   row: string | null;
@@ -47,6 +56,7 @@ interface Row {
   first: number;
   last: number;
   priceCents: number;
+  standing: boolean;
 }
 
 interface Section {
@@ -81,6 +91,8 @@ export class SeatRows {
   private readonly freeInSection: Int32Array;
   /** Seat index → position in `rows`, −1 for an index no row has. */
   private readonly rowOf: Int32Array;
+  /** Position in `rows` → the free places of a standing section's row (absent for seated rows). */
+  private readonly standing = new Map<number, FreePlaces>();
 
   constructor(layout: readonly RowLayout[], statuses: Uint8Array) {
     const sectionIds = new Map<string, number>();
@@ -98,7 +110,7 @@ export class SeatRows {
       }
       const section = this.sections[id]!;
       if (row.priceCents !== null) section.priceCents = Math.max(section.priceCents, row.priceCents);
-      ranked.push({ section: id, first: row.first, last: row.last, priceCents: 0, rank: rowsSoFar[id]! });
+      ranked.push({ section: id, first: row.first, last: row.last, priceCents: 0, standing: row.row === null, rank: rowsSoFar[id]! });
       rowsSoFar[id]! += 1;
     }
     // A section has one price (the event's prices are by section).
@@ -122,6 +134,7 @@ export class SeatRows {
           this.freeInSection[row.section]! += 1;
         }
       }
+      if (row.standing) this.standing.set(position, new FreePlaces(row.first, row.last, (seat) => seatCodeAt(statuses, seat) === FREE));
     }
   }
 
@@ -133,6 +146,11 @@ export class SeatRows {
     this.freeInRow[position]! += step;
     this.freeInSection[this.rows[position]!.section]! += step;
     this.fits[position] = -1;
+    const places = this.rows[position]!.standing ? this.standing.get(position) : undefined;
+    if (places) {
+      if (step > 0) places.add(seatIndex);
+      else places.remove(seatIndex);
+    }
   }
 
   private fitsOf(statuses: Uint8Array, position: number): number {
@@ -152,6 +170,8 @@ export class SeatRows {
     for (let at = from; at < end; at += 1) {
       const position = list ? list[at]! : at;
       if (this.freeInRow[position]! < quantity) continue;
+      // A standing area with enough free places: any of them fit, as well as a clean block would.
+      if (this.rows[position]!.standing) return this.standing.get(position)!.take(quantity);
       const fits = this.fitsOf(statuses, position);
       if (fits & (1 << quantity)) return range(bestBlockInRow(statuses, this.rows[position]!, quantity).clean!, quantity);
       if (leavingOne < 0 && fits & (1 << (16 + quantity))) leavingOne = position;
@@ -164,6 +184,7 @@ export class SeatRows {
       const chosen: number[] = [];
       for (const position of section.rows) {
         if (this.freeInRow[position]! === 0) continue;
+        if (this.rows[position]!.standing) return this.standing.get(position)!.take(quantity);
         chosen.push(...freeSeatsByCentre(statuses, this.rows[position]!).slice(0, quantity - chosen.length));
         if (chosen.length === quantity) return chosen.sort((a, b) => a - b);
       }
@@ -300,7 +321,7 @@ export class BestAvailable implements AvailabilityWatcher {
 /**
  * The venue's rows from the TicketLock's tickets: one grouped read (SQLite reads the tickets once
  * per wake; 1,600 rows come back at the stadium). Tickets without a seat index are not for sale by
- * seat and not offered.
+ * seat and not offered. A standing section's places (no row name) come back as one row.
  */
 export function loadRowLayout(sql: SqlStorage): RowLayout[] {
   return sql

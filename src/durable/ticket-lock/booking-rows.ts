@@ -47,7 +47,8 @@ export class BookingRows {
         ticketId: row.ticket_id,
         priceCents: row.price_cents,
         seat:
-          row.seat_index !== null && row.section !== null && row.row_name !== null && row.seat_number !== null
+          // A standing place has no row or seat number (the place is known by its index).
+          row.seat_index !== null && row.section !== null
             ? { seatIndex: row.seat_index, section: row.section, row: row.row_name, seat: row.seat_number }
             : null,
       }));
