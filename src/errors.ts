@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'not_found'
   | 'email_taken'
   | 'tickets_unavailable'
+  | 'tickets_available'
   | 'booking_not_pending'
   | 'ticket_limit'
   | 'hold_expired'

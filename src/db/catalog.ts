@@ -24,6 +24,7 @@ export function toEventJson(event: EventRow) {
       tokenMinutes: event.queueTokenMinutes,
       lobbyMinutes: event.queueLobbyMinutes,
     },
+    waitlistOfferMinutes: event.waitlistOfferMinutes,
   };
 }
 

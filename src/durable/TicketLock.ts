@@ -17,6 +17,8 @@ import { SeatLog } from './ticket-lock/seat-log';
 import { SeatPlaces } from './ticket-lock/seat-places';
 import { AvailabilityMap, type PackedStatuses } from './ticket-lock/availability';
 import { BestAvailable, type BestRequest } from './ticket-lock/best-available';
+import { Waitlist, createWaitlistSchema, type WaitlistEntryState } from './ticket-lock/waitlist';
+import { WaitlistOffers, type WaitlistJoin, type WaitlistJoinOutcome } from './ticket-lock/waitlist-offers';
 import { newBookingId, type BookingState } from '../domain/booking';
 import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
@@ -53,6 +55,8 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly seatLog: SeatLog;
   /** The seat-stream relays subscribed to this event's changes (src/durable/SeatRelay.ts): watchers are theirs, not this object's. */
   private readonly relays: SeatRelays;
+  private readonly waitlist: Waitlist;
+  private readonly offers: WaitlistOffers;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -82,9 +86,23 @@ export class TicketLock extends DurableObject<Bindings> {
       armAlarm: () => this.armAlarm(),
       oweRefund: (bookingId, payment, amountCents, now) => this.oweRefund(bookingId, payment, amountCents, 'seats_unavailable', now),
     });
+    this.waitlist = new Waitlist(this.sql);
+    this.offers = new WaitlistOffers({
+      ctx,
+      env,
+      waitlist: this.waitlist,
+      rows: this.rows,
+      places: this.places,
+      freePlaces: (request, now) => (this.places.learnt() ? this.bestAvailable.choose(this.availability.codes(now), request) : null),
+      writeHold: (hold) => this.writeHold(hold),
+      eventId: () => this.sql.exec<{ value: string }>(`SELECT value FROM meta WHERE key = 'event_id'`).toArray()[0]?.value ?? null,
+      cancelled: () => this.eventCancelled(),
+      armAlarm: () => this.armAlarm(),
+    });
     ctx.blockConcurrencyWhile(async () => {
       createTicketLockSchema(this.sql);
       createSeatRelaySchema(this.sql);
+      createWaitlistSchema(this.sql);
     });
   }
 
@@ -139,7 +157,8 @@ export class TicketLock extends DurableObject<Bindings> {
   }): Promise<HoldOutcome> {
     await this.ensureLoaded(input.eventId);
     if (input.seats || input.best) await this.ensurePlaces(input.eventId);
-    // No await from here on.
+    // No await from here on. Holds that ran out end first: their places go to the waiting list before anyone else.
+    this.expireDueHolds(Date.now());
     let ticketIds = input.ticketIds ?? [];
     let seats = input.seats;
     if (input.best) {
@@ -174,23 +193,57 @@ export class TicketLock extends DurableObject<Bindings> {
       return { ok: false, reason: 'ticket_limit', limit: input.maxTicketsPerUser, owned };
     }
 
-    const bookingId = newBookingId(input.eventId);
-    const expiresAt = now + input.ttlSeconds * 1000;
+    const bookingId = this.writeHold({ eventId: input.eventId, userId: input.userId, ticketIds, expiresAt: now + input.ttlSeconds * 1000, maxTicketsPerUser: input.maxTicketsPerUser, admissionId: input.admissionId, now });
+    return { ok: true, booking: this.rows.state(input.eventId, bookingId)!, ...(input.best ? { seats } : {}) };
+  }
+
+  /** Writes a pending booking holding these tickets (checked free by the caller, in the same turn). */
+  private writeHold(hold: { eventId: string; userId: string; ticketIds: string[]; expiresAt: number; maxTicketsPerUser: number; admissionId?: string; now: number }): string {
+    const { ticketIds, now } = hold;
+    const known = this.rows.tickets(ticketIds);
+    const bookingId = newBookingId(hold.eventId);
     const totalCents = ticketIds.reduce((sum, id) => sum + Number(known.get(id)!.price_cents), 0);
     const currency = String(known.get(ticketIds[0]!)!.currency);
     this.sql.exec(
       `INSERT INTO bookings (booking_id, user_id, status, expires_at, total_cents, currency, created_at, max_tickets_per_user) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)`,
-      bookingId, input.userId, expiresAt, totalCents, currency, now, input.maxTicketsPerUser,
+      bookingId, hold.userId, hold.expiresAt, totalCents, currency, now, hold.maxTicketsPerUser,
     );
-    if (input.admissionId) this.admissions.record(input.admissionId, input.userId, bookingId);
+    if (hold.admissionId) this.admissions.record(hold.admissionId, hold.userId, bookingId);
     for (const ticketId of ticketIds) {
       this.sql.exec(`INSERT INTO booking_tickets (booking_id, ticket_id, price_cents) VALUES (?, ?, ?)`, bookingId, ticketId, known.get(ticketId)!.price_cents);
       // An expired hold on this seat is simply replaced.
-      this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, expiresAt);
+      this.sql.exec(`INSERT OR REPLACE INTO holds (ticket_id, booking_id, expires_at) VALUES (?, ?, ?)`, ticketId, bookingId, hold.expiresAt);
       this.seatLog.record(ticketId, 'reserved', now);
     }
     this.armAlarm();
-    return { ok: true, booking: this.rows.state(input.eventId, bookingId)!, ...(input.best ? { seats } : {}) };
+    return bookingId;
+  }
+
+  /** Joins the waiting list (API.md): refused while places that fit can be held now. */
+  async joinWaitlist(eventId: string, join: WaitlistJoin): Promise<WaitlistJoinOutcome> {
+    await this.ensurePlaces(eventId);
+    this.expireDueHolds(Date.now());
+    return this.offers.join(join, Date.now());
+  }
+
+  /** Leaves the waiting list; an offer held for the person is let go (and passes to the next). */
+  async leaveWaitlist(eventId: string, userId: string): Promise<boolean> {
+    await this.ensureLoaded(eventId);
+    const entry = this.waitlist.activeEntryOf(userId);
+    if (!entry) return false;
+    this.waitlist.leave(entry.entry_id);
+    if (entry.offer_booking_id && this.rows.booking(entry.offer_booking_id)?.status === 'pending') this.endHold(entry.offer_booking_id, 'cancelled', Date.now());
+    return true;
+  }
+
+  /** The entries named (a user's, listed by GET /api/me/waitlist); ids this event does not know are left out. */
+  async waitlistEntries(eventId: string, userId: string, entryIds: string[]): Promise<WaitlistEntryState[]> {
+    await this.ensureLoaded(eventId);
+    this.expireDueHolds(Date.now());
+    return entryIds.flatMap((id) => {
+      const row = this.waitlist.entry(id);
+      return row && row.user_id === userId ? [this.waitlist.state(row)] : [];
+    });
   }
 
   /**
@@ -335,6 +388,7 @@ export class TicketLock extends DurableObject<Bindings> {
       `UPDATE bookings SET status = 'confirmed', confirmed_at = ?, payment_provider = ?, payment_reference = ?, payment_attempt_id = NULL, write_pending = 1, next_retry_at = ? WHERE booking_id = ?`,
       now, payment.provider, payment.reference, now, bookingId,
     );
+    this.waitlist.offerAccepted(bookingId);
     // Arms the alarm for the write's lease before anything is awaited.
     const outcome = await this.writes.write(eventId, bookingId);
     if (outcome === 'written') await this.tellWaitingRoom(eventId, bookingId);
@@ -428,6 +482,7 @@ export class TicketLock extends DurableObject<Bindings> {
       if (outcome === 'written') await this.tellWaitingRoom(eventId, booking_id);
     }
     for (const reference of this.refunds.due(Date.now())) await this.payRefund(reference);
+    await this.offers.writeNotices(Date.now());
     this.armAlarm();
   }
 
@@ -463,6 +518,9 @@ export class TicketLock extends DurableObject<Bindings> {
     this.sql.exec(`DELETE FROM holds WHERE booking_id = ?`, bookingId);
     this.sql.exec(`UPDATE bookings SET status = ? WHERE booking_id = ?`, status, bookingId);
     for (const { ticket_id } of released) this.seatLog.record(ticket_id, 'available', now);
+    this.waitlist.offerEnded(bookingId, status === 'expired' ? 'expired' : 'left');
+    // Places that come free go to the waiting list first, in the same turn, before anyone else can hold them.
+    if (released.length) this.offers.offerFreedPlaces(now);
   }
 
   /**
@@ -496,7 +554,7 @@ export class TicketLock extends DurableObject<Bindings> {
            UNION ALL SELECT min(next_retry_at) FROM bookings WHERE write_pending = 1)`,
       )
       .one().at;
-    const deadlines = [bookingsDue, this.refunds.nextAttemptAt(), this.idempotencyKeys.nextTrimAt()].filter((at): at is number => at !== null);
+    const deadlines = [bookingsDue, this.refunds.nextAttemptAt(), this.idempotencyKeys.nextTrimAt(), this.waitlist.nextNoticeAt()].filter((at): at is number => at !== null);
     if (deadlines.length === 0) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(Math.min(...deadlines));
   }
@@ -505,6 +563,7 @@ export class TicketLock extends DurableObject<Bindings> {
   private learnEventStatus(status: string | null, now: number): void {
     this.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('event_status', ?)`, status ?? 'unknown');
     if (status !== 'cancelled') return;
+    this.waitlist.closeAll();
     const pending = this.sql.exec<{ booking_id: string }>(`SELECT booking_id FROM bookings WHERE status = 'pending'`).toArray();
     for (const { booking_id } of pending) this.endHold(booking_id, 'cancelled', now);
     this.armAlarm();

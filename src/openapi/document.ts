@@ -11,6 +11,7 @@ import { holdBody, payBody } from '../routes/bookings';
 import { seatmapQuery } from '../routes/seatmap';
 import { seatStreamQuery } from '../routes/seats';
 import { outboxQuery } from '../routes/dev';
+import { waitlistBody } from '../routes/waitlist';
 import * as responses from './responses';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
@@ -171,16 +172,23 @@ export const operations: Operation[] = [
     answers: { 200: { description: 'The draw.', schema: responses.fairnessResponse }, 404: notFound },
   },
   {
-    method: 'post', path: '/api/events/{eventId}/waitlist', tag: 'waiting list', summary: 'Join the waiting list for places that come free.', access: 'user', pathParams: eventId,
-    planned: true, answers: { 201: { description: '{ entry }' }, 404: notFound, 409: 'tickets_available' },
+    method: 'post', path: '/api/events/{eventId}/waitlist', tag: 'waiting list', summary: 'Join the waiting list for places that come free.', access: 'user', pathParams: eventId, body: waitlistBody,
+    description: 'Only while no places that fit (the quantity, in the section if named) can be held. Places that come free are held for the first entry they fit as a pending booking of theirs for the event\'s `waitlistOfferMinutes`, and they are notified; an offer not paid in time goes to the next. One entry per account and event: joining again answers the entry (200).',
+    answers: {
+      201: { description: 'Joined.', schema: responses.waitlistEntryResponse },
+      200: { description: 'Already on the list: the entry.', schema: responses.waitlistEntryResponse },
+      400: badRequest,
+      404: notFound,
+      409: 'tickets_available: places that fit can be held now; tickets_unavailable: the event was cancelled; ticket_limit.',
+    },
   },
   {
-    method: 'delete', path: '/api/events/{eventId}/waitlist', tag: 'waiting list', summary: 'Leave the waiting list.', access: 'user', pathParams: eventId,
-    planned: true, answers: { 204: { description: 'Left.' }, 404: notFound },
+    method: 'delete', path: '/api/events/{eventId}/waitlist', tag: 'waiting list', summary: 'Leave the waiting list (an offer held for you is let go).', access: 'user', pathParams: eventId,
+    answers: { 204: { description: 'Left.' }, 404: notFound },
   },
   {
-    method: 'get', path: '/api/me/waitlist', tag: 'waiting list', summary: 'My waiting-list entries.', access: 'user',
-    planned: true, answers: { 200: { description: '{ entries }' } },
+    method: 'get', path: '/api/me/waitlist', tag: 'waiting list', summary: 'My waiting-list entries, newest first.', access: 'user',
+    answers: { 200: { description: 'The entries.', schema: responses.myWaitlistResponse } },
   },
 
   // Bookings

@@ -18,6 +18,7 @@ export const errorCodes = [
   'not_found',
   'email_taken',
   'tickets_unavailable',
+  'tickets_available',
   'booking_not_pending',
   'ticket_limit',
   'hold_expired',
@@ -68,6 +69,7 @@ export const eventJson = z
     currency,
     prices: z.record(z.string(), cents),
     queue: queueSettingsJson,
+    waitlistOfferMinutes: z.number().int().describe('How long places offered to the waiting list stay held.'),
   });
 
 export const venueJson = z
@@ -249,5 +251,17 @@ export const outboxResponse = z.object({
     }),
   ),
 });
+
+export const waitlistEntryJson = z.object({
+  id,
+  eventId: id,
+  quantity: z.number().int(),
+  section: z.string().nullable(),
+  position: z.number().int().nullable().describe('1 for the first one waiting; null unless waiting.'),
+  status: z.enum(['waiting', 'offered', 'accepted', 'expired', 'left']),
+  offer: z.object({ bookingId: id, expiresAt: isoTime }).nullable().describe('The pending booking holding the places offered: pay it with POST /api/bookings/{bookingId}/pay before expiresAt.'),
+});
+export const waitlistEntryResponse = z.object({ entry: waitlistEntryJson });
+export const myWaitlistResponse = z.object({ entries: z.array(waitlistEntryJson) });
 
 export const webhookResponse = z.object({ received: z.literal(true) });

@@ -86,6 +86,8 @@ const eventFields = {
     .transform((code) => code.toUpperCase())
     .optional(),
   queue: queueSettings.optional(),
+  /** How long places offered to the waiting list stay held for the person offered them (default 120). */
+  waitlistOfferMinutes: z.number().int().min(1).max(7 * 24 * 60).optional(),
 };
 
 // Zod runs the refinement even when a date failed its own check (still a string then).

@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { errorResponse } from '../../src/openapi/responses';
 import { signupBody, loginBody } from '../../src/routes/auth';
 import { holdBody, payBody } from '../../src/routes/bookings';
+import { waitlistBody } from '../../src/routes/waitlist';
 import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../../src/routes/admin';
 import { signToken } from '../../src/lib/signing';
 import { issueSessionTokens, signSessionToken } from '../../src/auth/session';
@@ -497,6 +498,37 @@ describe('endpoint fuzzer', { timeout: 600_000 }, () => {
           };
         }),
       720,
+    );
+  });
+
+  it('waiting list: join, leave, mine', async () => {
+    const schema = documentedBody('POST', '/api/events/{eventId}/waitlist');
+    // The fuzzed events all have places free, so even a valid join is refused (409 tickets_available),
+    // and nobody fuzzed is on a list to leave.
+    await fuzz(
+      'waiting list',
+      fc
+        .tuple(
+          jsonBody(waitlistBody, documentedValid(schema, { quantity: fc.integer({ min: 1, max: 2 }) }), schema),
+          fc.oneof(
+            { weight: 4, arbitrary: fc.constant(null).map(() => ({ segment: world.eventId, sameThing: true })) },
+            { weight: 1, arbitrary: fc.constant(null).map(() => ({ segment: world.draftEventId, sameThing: false })) },
+            { weight: 2, arbitrary: strangerId },
+            { weight: 2, arbitrary: fc.constant(null).chain(() => otherSpellings(world.eventId)) },
+          ),
+          caller(['crowd', 'crowd', 'buyer', 'admin']),
+          fc.constantFrom('POST', 'POST', 'POST', 'DELETE', 'GET'),
+        )
+        .chain(([body, id, who, method]) =>
+          contentType(body.valid).map((type) => ({
+            method,
+            path: method === 'GET' ? '/api/me/waitlist' : `/api/events/${id.segment}/waitlist`,
+            headers: withContentType(who.headers, method === 'POST' ? type : undefined),
+            body: method === 'POST' ? body.text : undefined,
+            mustRefuse: method !== 'GET',
+          })),
+        ),
+      600,
     );
   });
 

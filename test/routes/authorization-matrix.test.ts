@@ -180,6 +180,12 @@ beforeAll(async () => {
     const response = await api(`/api/bookings/${bookingId}`, { method: 'DELETE', token: accounts.customer.token });
     if (response.status !== 204 && response.status !== 409) throw new Error(`release failed: ${response.status}`);
   };
+  // An event whose one seat someone else holds: nothing fits, so anyone signed in may join its waiting list.
+  const soldOut = await createEvent(admin, { sections: [{ name: 'Floor', rows: 1, seatsPerRow: 1 }], prices: { Floor: 1500 } });
+  const seatHolder = await account('customer');
+  const held = await api(`/api/bookings/${soldOut.eventId}`, { method: 'POST', token: seatHolder.token, json: { seats: [0] } });
+  if (held.status !== 201) throw new Error(`hold of the sold-out event failed: ${held.status}`);
+  const waitlistPath = `/api/events/${soldOut.eventId}/waitlist`;
   const confirmed = await hold('pm_card_visa');
   const pending = await hold();
 
@@ -213,6 +219,18 @@ beforeAll(async () => {
     { operation: 'POST /api/events/{eventId}/queue/join', cell: () => ({ path: `/api/events/${queued.eventId}/queue/join` }), expect: signedIn(200) },
     { operation: 'GET /api/events/{eventId}/queue/status', cell: () => ({ path: `/api/events/${queued.eventId}/queue/status` }), expect: signedIn(200) },
     { operation: 'GET /api/events/{eventId}/queue/fairness', cell: () => ({ path: `/api/events/${queued.eventId}/queue/fairness` }), expect: all(200) },
+    { operation: 'POST /api/events/{eventId}/waitlist', cell: () => ({ path: waitlistPath, body: { quantity: 1 } }), expect: signedIn(201) },
+    {
+      operation: 'DELETE /api/events/{eventId}/waitlist',
+      cell: async (who) => {
+        // Whoever can sign in is on the list first (a second join keeps the entry).
+        const token = await tokenFor(who, false);
+        if (token) await api(waitlistPath, { method: 'POST', token, json: { quantity: 1 } });
+        return { path: waitlistPath };
+      },
+      expect: signedIn(204),
+    },
+    { operation: 'GET /api/me/waitlist', cell: () => ({ path: '/api/me/waitlist' }), expect: signedIn(200) },
     { operation: 'POST /api/bookings/{id}', cell: () => ({ path: `/api/bookings/${event.eventId}`, body: { ticketIds: [freeTicket()] } }), expect: signedIn(201) },
     { operation: 'GET /api/bookings/{id}', cell: () => ({ path: `/api/bookings/${pending.bookingId}` }), expect: ownerOrAdmin(200) },
     {
