@@ -1,6 +1,8 @@
 import { sql, TransactionRollbackError } from 'drizzle-orm';
 import type { Database } from './client';
 import type { BookingState } from '../domain/booking';
+import { enqueueNotification } from '../notifications/outbox';
+import { bookingConfirmedMessage } from '../notifications/messages';
 
 export interface ConfirmedBookingRecord {
   bookingId: string;
@@ -70,6 +72,21 @@ export async function writeConfirmedBooking(db: Database, booking: ConfirmedBook
     if ((written.rowCount ?? written.rows.length) !== count) {
       tx.rollback();
     }
+    // The buyer is told in the same transaction: a sale written is a sale told, once (a retry finds
+    // the booking above and writes nothing; the dedupe key guards as well).
+    const event = (await tx.execute(sql`select name from events where id = ${booking.eventId}`)).rows as Array<{ name: string }>;
+    await enqueueNotification(tx, {
+      dedupeKey: `booking_confirmed:${booking.bookingId}`,
+      userId: booking.userId,
+      message: bookingConfirmedMessage({
+        bookingId: booking.bookingId,
+        eventId: booking.eventId,
+        eventName: event[0]?.name ?? 'your event',
+        ticketCount: count,
+        totalCents: booking.totalCents,
+        currency: booking.currency,
+      }),
+    });
     return { status: 'written' as const };
   }).catch((error: unknown): WriteOutcome => {
     if (error instanceof TransactionRollbackError) return { status: 'seats_gone', soldElsewhere: [] };
@@ -100,6 +117,8 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
            array_agg(t.seat order by t.position) as seat_numbers
     from bookings b
     join booking_tickets bt on bt.booking_id = b.id
+      -- The tickets the booking still has; a booking that has none left (transferred) shows those it had.
+      and (bt.released_at is null or not exists (select 1 from booking_tickets live where live.booking_id = b.id and live.released_at is null))
     join tickets t on t.id = bt.ticket_id
     where b.user_id = ${userId}
     group by b.id
@@ -114,7 +133,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
       bookingId: row.id,
       eventId: row.event_id,
       userId: row.user_id,
-      status: row.status === 'confirmed' ? 'confirmed' : 'cancelled',
+      status: row.status === 'confirmed' || row.status === 'transferred' ? row.status : 'cancelled',
       ticketIds: row.ticket_ids,
       ticketPriceCents: row.ticket_prices.map(Number),
       ticketSeats: row.positions.map((position, i) => ({ seatIndex: Number(position) - 1, section: row.sections[i]!, row: row.row_names[i] ?? null, seat: row.seat_numbers[i] == null ? null : Number(row.seat_numbers[i]) })),

@@ -1,6 +1,6 @@
 // What an event's TicketLock learns from Postgres: its tickets, their prices and sales, and
 // whether the event is still on sale.
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from './client';
 import { bookings, events, tickets } from './schema';
 
@@ -28,7 +28,10 @@ export async function eventInventory(db: Database, eventId: string): Promise<Eve
       priceCents: tickets.priceCents,
       currency: tickets.currency,
       bookingId: tickets.bookingId,
-      userId: bookings.userId,
+      // Whose purchase it is (what the ticket limit counts): a ticket moved by a transfer still counts for its buyer.
+      userId: sql<string | null>`case when ${bookings.transferredFrom} is null then ${bookings.userId} else (
+        select b2.user_id from booking_tickets bt2 join bookings b2 on b2.id = bt2.booking_id
+        where bt2.ticket_id = ${tickets.id} and b2.transferred_from is null order by b2.created_at desc limit 1) end`,
       position: tickets.position,
       section: tickets.section,
       row: tickets.row,

@@ -1,7 +1,8 @@
 // What a booking is, shared by the TicketLock that decides it, the routes that show it and the
 // Postgres queries that list it. A leaf module: it imports nothing of the app.
 
-export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired';
+/** `transferred`: every ticket of it moved to other accounts (POST /api/bookings/:id/transfer). */
+export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired' | 'transferred';
 
 export interface TicketSeat {
   seatIndex: number;

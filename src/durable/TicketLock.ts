@@ -20,12 +20,17 @@ import { BestAvailable, type BestRequest } from './ticket-lock/best-available';
 import { Waitlist, createWaitlistSchema, type WaitlistEntryState } from './ticket-lock/waitlist';
 import { WaitlistOffers, type WaitlistJoin, type WaitlistJoinOutcome } from './ticket-lock/waitlist-offers';
 import { newBookingId, type BookingState } from '../domain/booking';
+import { TicketTransfers, type TransferOutcome } from './ticket-lock/transfers';
+import { deliverNotificationsSoon } from '../notifications/deliver';
 import type { BookingRow, ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, RetakeRefusal, SeatStatusSnapshot } from './ticket-lock/types';
 
 export { eventIdOfBooking, newBookingId, type BookingState, type BookingStatus } from '../domain/booking';
 export type { IdempotencyClaim } from './ticket-lock/idempotency-store';
+export type { TransferOutcome } from './ticket-lock/transfers';
 export type { ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, SeatStatusSnapshot } from './ticket-lock/types';
 
+/** Bookings paid for (their tickets moving to another account, or moved): never pending again. */
+const SETTLED = new Set(['confirmed', 'transferring', 'transferred']);
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
 /** How long seats wait for a payment the provider reported as processing. */
@@ -55,6 +60,7 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly seatLog: SeatLog;
   /** The seat-stream relays subscribed to this event's changes (src/durable/SeatRelay.ts): watchers are theirs, not this object's. */
   private readonly relays: SeatRelays;
+  private readonly transfers: TicketTransfers;
   private readonly waitlist: Waitlist;
   private readonly offers: WaitlistOffers;
 
@@ -85,7 +91,9 @@ export class TicketLock extends DurableObject<Bindings> {
       seatLog: this.seatLog,
       armAlarm: () => this.armAlarm(),
       oweRefund: (bookingId, payment, amountCents, now) => this.oweRefund(bookingId, payment, amountCents, 'seats_unavailable', now),
+      afterWrite: () => ctx.waitUntil(deliverNotificationsSoon(env)),
     });
+    this.transfers = new TicketTransfers({ sql: this.sql, env, rows: this.rows, afterWrite: () => ctx.waitUntil(deliverNotificationsSoon(env)) });
     this.waitlist = new Waitlist(this.sql);
     this.offers = new WaitlistOffers({
       ctx,
@@ -265,7 +273,7 @@ export class TicketLock extends DurableObject<Bindings> {
     await this.ensureLoaded(eventId);
     const booking = this.rows.booking(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
-    if (booking.status === 'paying' || booking.status === 'confirmed') return { ok: false, reason: 'booking_not_pending' };
+    if (booking.status === 'paying' || SETTLED.has(booking.status)) return { ok: false, reason: 'booking_not_pending' };
     if (booking.status === 'pending') {
       this.endHold(bookingId, 'cancelled', Date.now());
       await this.tellWaitingRoom(eventId, bookingId);
@@ -282,7 +290,7 @@ export class TicketLock extends DurableObject<Bindings> {
     const now = Date.now();
     const booking = this.rows.booking(bookingId);
     if (!booking) return { ok: false, reason: 'not_found' };
-    if (booking.status === 'paying' || booking.status === 'confirmed' || booking.status === 'cancelled') {
+    if (booking.status === 'paying' || SETTLED.has(booking.status) || booking.status === 'cancelled') {
       return { ok: false, reason: 'booking_not_pending' };
     }
     if (this.eventCancelled()) {
@@ -356,7 +364,7 @@ export class TicketLock extends DurableObject<Bindings> {
     if (!booking) return { ok: false, reason: 'not_found' };
     this.attempts.record(bookingId, payment);
     const now = Date.now();
-    if (booking.status === 'confirmed') {
+    if (SETTLED.has(booking.status)) {
       // Paid for already: by this payment (a replay), or by another one, which is then given back.
       if (booking.payment_reference !== null && booking.payment_reference !== payment.reference) {
         this.oweRefund(bookingId, payment, payment.amountCents ?? booking.total_cents, 'already_paid', now);
@@ -397,6 +405,12 @@ export class TicketLock extends DurableObject<Bindings> {
       return { ok: false, reason: 'seats_gone', booking: this.rows.state(eventId, bookingId)! };
     }
     return { ok: true, booking: this.rows.state(eventId, bookingId)! };
+  }
+
+  /** Moves tickets of a confirmed booking to another account as a new booking of theirs (ticket-lock/transfers.ts). */
+  async transferTickets(input: { eventId: string; bookingId: string; userId: string; toUserId: string; ticketIds?: string[] }): Promise<TransferOutcome> {
+    await this.ensureLoaded(input.eventId);
+    return this.transfers.transfer(input);
   }
 
   /**

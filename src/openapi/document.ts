@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { loginBody, signupBody } from '../routes/auth';
 import { eventViewQuery, searchQuery } from '../routes/events';
 import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../routes/admin';
-import { holdBody, payBody } from '../routes/bookings';
+import { holdBody, payBody, transferBody } from '../routes/bookings';
 import { seatmapQuery } from '../routes/seatmap';
 import { seatStreamQuery } from '../routes/seats';
 import { outboxQuery } from '../routes/dev';
@@ -226,8 +226,16 @@ export const operations: Operation[] = [
     answers: { 200: { description: 'The codes; `Cache-Control: no-store`.', schema: responses.rotatingCodeResponse }, 404: notFound },
   },
   {
-    method: 'post', path: '/api/bookings/{bookingId}/transfer', tag: 'bookings', summary: 'Give tickets to another account (owner).', access: 'user', pathParams: bookingId,
-    planned: true, answers: { 200: { description: '{ booking }' }, 404: notFound },
+    method: 'post', path: '/api/bookings/{bookingId}/transfer', tag: 'bookings', summary: 'Give tickets to another account (owner).', access: 'user', pathParams: bookingId, body: transferBody,
+    headers: { 'Idempotency-Key': 'As for the hold.' },
+    description: 'The tickets (all, or those named) move to the account with that email as a new confirmed booking of theirs (price 0, new codes; the old codes scan invalid). The sender keeps the others, or the booking becomes `transferred`. A transfer consumes no ticket limit of the recipient\'s.',
+    answers: {
+      200: { description: 'Moved.', schema: responses.transferResponse },
+      400: 'validation_failed: the body is not valid, the email is your own, or a ticket named is not in the booking.',
+      404: 'not_found: no such booking of yours, or no account has that email.',
+      409: 'booking_not_pending: the booking is not confirmed (or its confirmation is not recorded yet), or its tickets are being moved or were moved; also idempotency_in_progress.',
+      422: 'idempotency_key_reused', 503: 'unavailable (with Retry-After): the database did not answer; nothing moved.',
+    },
   },
   {
     method: 'post', path: '/api/payments/webhook', tag: 'payments', summary: 'Stripe\'s webhook.', access: 'public',

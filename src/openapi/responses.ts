@@ -157,7 +157,7 @@ export const searchResponse = z.object({
 export const bookingJson = z
   .object({
     bookingId: id,
-    status: z.enum(['pending', 'confirmed', 'cancelled', 'expired', 'refunded']),
+    status: z.enum(['pending', 'confirmed', 'cancelled', 'expired', 'refunded', 'transferred']).describe('`transferred`: every ticket of it moved to other accounts.'),
     eventId: id,
     ticketIds: z.array(id),
     seats: z.array(z.number().int()).optional(),
@@ -179,6 +179,8 @@ export const bookingJson = z
   });
 
 export const myBookingsResponse = z.object({ bookings: z.array(bookingJson) });
+
+export const transferResponse = z.object({ booking: bookingJson.describe("The recipient's new booking: confirmed, totalCents 0, new codes.") });
 
 export const rotatingCodeResponse = z.object({ code: z.string(), rotating: z.string(), validForSeconds: z.number().int() });
 

@@ -139,14 +139,14 @@ async function admit(env: Bindings, claims: TicketClaims): Promise<Admission> {
       update booking_tickets bt set admitted_at = now()
       from bookings b, tickets t
       where bt.booking_id = b.id and t.id = bt.ticket_id and b.status = 'confirmed' and b.event_id = ${claims.eventId}
-        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is null
+        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is null and bt.released_at is null
       returning t.section, t.row, t.seat, bt.admitted_at`);
     if (admitted.rows[0]) return { result: 'admitted' as const, row: admitted.rows[0] };
     const earlier = await db.execute<AdmissionRow>(sql`
       select t.section, t.row, t.seat, bt.admitted_at
       from booking_tickets bt join bookings b on b.id = bt.booking_id join tickets t on t.id = bt.ticket_id
       where b.status = 'confirmed' and b.event_id = ${claims.eventId}
-        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is not null`);
+        and bt.ticket_id = ${claims.ticketId} and bt.booking_id = ${claims.bookingId} and bt.admitted_at is not null and bt.released_at is null`);
     return earlier.rows[0] ? { result: 'already_admitted' as const, row: earlier.rows[0] } : null;
   });
   if (!outcome) return INVALID;

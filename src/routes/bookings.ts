@@ -6,6 +6,8 @@ import { isAdmin, requireUser } from '../auth/session';
 import { withDb } from '../db/client';
 import type { EventDocument } from '../db/catalog';
 import { bookingsOfUser } from '../db/bookings';
+import { userByEmail } from '../db/transfers';
+import { deliverNotificationsSoon } from '../notifications/deliver';
 import { eventDocument, eventHeader } from './events';
 import { eventIdOfBooking, type BookingState } from '../durable/TicketLock';
 import { paymentProviderFor } from '../payments';
@@ -53,6 +55,17 @@ export const holdBody = z
   .meta({ oneOf: [{ required: ['ticketIds'] }, { required: ['seats'] }, { required: ['best'] }] });
 
 export const payBody = z.object({ paymentDetails });
+
+export const transferBody = z.object({
+  email: z.string().trim().max(254, 'at most 254 characters').pipe(z.email('must be an email address')).describe('The account the tickets go to (any case).'),
+  ticketIds: z
+    .array(canonicalId('must be a ticket id'))
+    .min(1, 'name at least one ticket')
+    .max(10, 'at most 10 tickets per transfer')
+    .refine((ids) => new Set(ids).size === ids.length, 'tickets must be distinct')
+    .optional()
+    .describe('Tickets of this booking to move; every ticket it has when left out.'),
+});
 
 /**
  * A booking as API.md shows it. Seat names come with the booking from its teller (the TicketLock,
@@ -162,6 +175,12 @@ async function payForBooking(c: Context<AppEnv>, booking: BookingState, paymentM
   return confirmed.booking;
 }
 
+const notInBooking = (ticketIds: string[]) =>
+  new ApiError(400, 'validation_failed', 'Some tickets are not tickets of this booking.', ticketIds.map((id) => ({ field: 'ticketIds', message: `${id} is not a ticket of this booking` })));
+
+const databaseUnavailable = (more = '') =>
+  new ApiError(503, 'unavailable', `The box office cannot reach its database just now. ${more} Try again in a minute.`.replace('  ', ' '), undefined, { 'Retry-After': '5' });
+
 /** A cancelled event refuses every seat asked for, named the way the request named them. */
 function cancelledDetails(body: z.output<typeof holdBody>) {
   return body.seats ? { ticketIds: [], seats: body.seats } : { ticketIds: body.ticketIds ?? [] };
@@ -236,6 +255,47 @@ export const bookingRoutes = new Hono<AppEnv>()
     // A rotating code must never be served from a cache: it goes stale on purpose.
     c.header('Cache-Control', 'no-store');
     return c.json({ code: await ticketCode(c.env, ids), rotating: await rotatingCode(c.env, ids, now), validForSeconds: rotationSecondsLeft(now) });
+  })
+  .post('/:bookingId/transfer', async (c) => {
+    const user = requireUser(c);
+    const body = await parseBody(c, transferBody);
+    const booking = await findBooking(c, c.req.param('bookingId'), false);
+    if (booking.status !== 'confirmed' || booking.confirmationPending) {
+      throw new ApiError(409, 'booking_not_pending', 'Only a confirmed booking (its confirmation recorded) can be transferred.');
+    }
+    const strangers = (body.ticketIds ?? []).filter((id) => !booking.ticketIds.includes(id));
+    if (strangers.length) throw notInBooking(strangers);
+    const recipient = await withDb(c.env, (db) => userByEmail(db, body.email)).catch((error: unknown) => {
+      console.warn(`recipient of a transfer of ${booking.bookingId} not looked up`, error);
+      throw databaseUnavailable();
+    });
+    if (!recipient) throw new ApiError(404, 'not_found', 'No account has that email address.');
+    if (recipient.id === user.id) {
+      throw new ApiError(400, 'validation_failed', 'These tickets are yours already: transfer them to someone else.', [{ field: 'email', message: 'is your own account' }]);
+    }
+    const moved = await c.env.TICKET_LOCK.getByName(booking.eventId).transferTickets({
+      eventId: booking.eventId,
+      bookingId: booking.bookingId,
+      userId: user.id,
+      toUserId: recipient.id,
+      ticketIds: body.ticketIds,
+    });
+    if (!moved.ok) {
+      switch (moved.reason) {
+        case 'not_found':
+          throw notFound('booking');
+        case 'unknown_tickets':
+          throw notInBooking(moved.ticketIds);
+        case 'booking_not_pending':
+          throw new ApiError(409, 'booking_not_pending', 'This booking cannot be transferred now: it is not confirmed, or its tickets are being moved or were moved already.');
+        case 'unavailable':
+          throw databaseUnavailable('Nothing was transferred.');
+      }
+    }
+    c.executionCtx.waitUntil(deliverNotificationsSoon(c.env));
+    // Seat names come with the booking from its TicketLock; the catalog only where it did not know them.
+    const document = await seatNamesFallback(c, moved.booking).catch(() => null);
+    return c.json({ booking: await toBookingJson(c.env, moved.booking, document) });
   })
   .delete('/:bookingId', async (c) => {
     const booking = await findBooking(c, c.req.param('bookingId'), false);

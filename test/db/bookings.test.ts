@@ -63,4 +63,37 @@ describe('writeConfirmedBooking', () => {
     expect(sale.bookings).toEqual([{ id: first.bookingId, status: 'confirmed' }]);
     expect(sale.sold).toHaveLength(2);
   });
+
+  async function notificationsOf(dedupeKey: string) {
+    return withDb(env, async (db) =>
+      (await db.execute(sql`select kind, user_id, subject, data from notifications where dedupe_key = ${dedupeKey}`)).rows as Array<{ kind: string; user_id: string; subject: string; data: Record<string, unknown> }>,
+    );
+  }
+
+  it('queues the booking_confirmed notification, naming the event, in the transaction that writes the sale', async () => {
+    const booking = await record(2);
+    const eventName = await withDb(env, async (db) => ((await db.execute(sql`select name from events where id = ${booking.eventId}`)).rows[0] as { name: string }).name);
+
+    expect(await withDb(env, (db) => writeConfirmedBooking(db, booking))).toEqual({ status: 'written' });
+
+    const queued = await notificationsOf(`booking_confirmed:${booking.bookingId}`);
+    expect(queued).toHaveLength(1);
+    expect(queued[0]).toMatchObject({ kind: 'booking_confirmed', user_id: booking.userId, subject: `Your tickets for ${eventName}` });
+    expect(queued[0]!.data).toMatchObject({ bookingId: booking.bookingId, eventId: booking.eventId, ticketCount: 2, totalCents: 10000, currency: 'USD' });
+  });
+
+  it('queues the confirmation once when the same write is retried', async () => {
+    const booking = await record(1);
+    await withDb(env, (db) => writeConfirmedBooking(db, booking));
+    expect(await withDb(env, (db) => writeConfirmedBooking(db, booking))).toEqual({ status: 'written' });
+    expect(await notificationsOf(`booking_confirmed:${booking.bookingId}`)).toHaveLength(1);
+  });
+
+  it('queues nothing when the seats are gone', async () => {
+    const first = await record(1);
+    const second = { ...first, bookingId: newBookingId(first.eventId) };
+    await withDb(env, (db) => writeConfirmedBooking(db, first));
+    expect((await withDb(env, (db) => writeConfirmedBooking(db, second))).status).toBe('seats_gone');
+    expect(await notificationsOf(`booking_confirmed:${second.bookingId}`)).toEqual([]);
+  });
 });

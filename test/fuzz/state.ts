@@ -30,7 +30,10 @@ async function postgresRows(actors: Actors): Promise<Record<string, string>> {
         (select md5(coalesce(string_agg(b::text, '|' order by b.id), '')) from bookings b
           where b.event_id = any(${events}::uuid[]) or b.user_id = any(${users}::uuid[])) as bookings,
         (select md5(coalesce(string_agg(bt::text, '|' order by bt.booking_id, bt.ticket_id), '')) from booking_tickets bt
-          join bookings b on b.id = bt.booking_id where b.event_id = any(${events}::uuid[]) or b.user_id = any(${users}::uuid[])) as booking_tickets
+          join bookings b on b.id = bt.booking_id where b.event_id = any(${events}::uuid[]) or b.user_id = any(${users}::uuid[])) as booking_tickets,
+        -- What was queued for whom (delivery's attempts and times move by themselves, so they are left out).
+        (select md5(coalesce(string_agg(n.dedupe_key || ' ' || n.kind, '|' order by n.dedupe_key), '')) from notifications n
+          where n.user_id = any(${users}::uuid[])) as notifications
     `),
   );
   return result.rows[0]!;

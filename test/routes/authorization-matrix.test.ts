@@ -187,6 +187,8 @@ beforeAll(async () => {
   if (held.status !== 201) throw new Error(`hold of the sold-out event failed: ${held.status}`);
   const waitlistPath = `/api/events/${soldOut.eventId}/waitlist`;
   const confirmed = await hold('pm_card_visa');
+  // Moved by the owner's cell; every other caller is refused before it moves (401, or 404 as for GET).
+  const transferable = await hold('pm_card_visa');
   const pending = await hold();
 
   const performerAndVenue = { performerId: event.performerId, venueId: event.venueId };
@@ -244,6 +246,11 @@ beforeAll(async () => {
     {
       operation: 'GET /api/bookings/{bookingId}/tickets/{ticketId}/rotating',
       cell: () => ({ path: `/api/bookings/${confirmed.bookingId}/tickets/${confirmed.ticketIds[0]}/rotating` }),
+      expect: ownerOnly(200),
+    },
+    {
+      operation: 'POST /api/bookings/{bookingId}/transfer',
+      cell: () => ({ path: `/api/bookings/${transferable.bookingId}/transfer`, body: { email: accounts.other.email } }),
       expect: ownerOnly(200),
     },
     {

@@ -30,8 +30,9 @@ export class BookingRows {
     return this.sql.exec<BookingRow>(`SELECT * FROM bookings WHERE booking_id = ?`, bookingId).toArray()[0];
   }
 
+  /** The booking's tickets: those it still has, or (every one moved away: transferred) those it had. */
   ticketIdsOf(bookingId: string): string[] {
-    return this.sql.exec<{ ticket_id: string }>(`SELECT ticket_id FROM booking_tickets WHERE booking_id = ? ORDER BY rowid`, bookingId).toArray().map((r) => r.ticket_id);
+    return this.ticketsOf(bookingId).map((ticket) => ticket.ticketId);
   }
 
   /** The booking's tickets at the prices they were held at (holds from before prices were kept: the ticket's price). */
@@ -39,7 +40,9 @@ export class BookingRows {
     return this.sql
       .exec<{ ticket_id: string; price_cents: number; seat_index: number | null; section: string | null; row_name: string | null; seat_number: number | null }>(
         `SELECT bt.ticket_id, coalesce(bt.price_cents, t.price_cents) AS price_cents, t.seat_index, t.section, t.row_name, t.seat_number
-         FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ? ORDER BY bt.rowid`,
+         FROM booking_tickets bt JOIN tickets t USING (ticket_id) WHERE bt.booking_id = ?
+           AND (bt.released_at IS NULL OR NOT EXISTS (SELECT 1 FROM booking_tickets live WHERE live.booking_id = bt.booking_id AND live.released_at IS NULL))
+         ORDER BY bt.rowid`,
         bookingId,
       )
       .toArray()
@@ -83,7 +86,8 @@ export class BookingRows {
       bookingId,
       eventId,
       userId: row.user_id,
-      status: expired ? 'expired' : row.status === 'paying' ? 'pending' : (row.status as BookingStatus),
+      // A transfer being written is still the sender's confirmed booking until it lands.
+      status: expired ? 'expired' : row.status === 'paying' ? 'pending' : row.status === 'transferring' ? 'confirmed' : (row.status as BookingStatus),
       ticketIds: held.map((ticket) => ticket.ticketId),
       ticketPriceCents: held.map((ticket) => ticket.priceCents),
       ticketSeats: held.map((ticket) => ticket.seat),

@@ -23,6 +23,8 @@ export interface ConfirmationWriteDeps {
   armAlarm(): void;
   /** The booking's payment is owed back: Postgres has its seats sold to another booking. */
   oweRefund(bookingId: string, payment: Payment, amountCents: number, now: number): void;
+  /** A confirmation reached Postgres (its booking_confirmed notification with it): start delivering. */
+  afterWrite(): void;
 }
 
 export class ConfirmationWrites {
@@ -111,6 +113,7 @@ export class ConfirmationWrites {
       this.deps.sql.exec(`UPDATE tickets SET sold_to_booking = ?, sold_to_user = ? WHERE ticket_id = ?`, bookingId, booking.user_id, id);
       this.deps.seatLog.record(id, 'booked', now);
     }
+    this.deps.afterWrite();
     return 'written';
   }
 }

@@ -18,7 +18,7 @@ export function createTicketLockSchema(sql: SqlStorage): void {
     CREATE TABLE IF NOT EXISTS bookings (
       booking_id TEXT PRIMARY KEY,
       user_id TEXT NOT NULL,
-      status TEXT NOT NULL CHECK (status IN ('pending', 'paying', 'confirmed', 'cancelled', 'expired')),
+      status TEXT NOT NULL,
       expires_at INTEGER NOT NULL,
       total_cents INTEGER NOT NULL,
       currency TEXT NOT NULL,
@@ -127,6 +127,31 @@ export function createTicketLockSchema(sql: SqlStorage): void {
   addColumn(sql, 'changes', 'seat_index', 'INTEGER');
   // The alarm trims expired keys oldest first; claims never scan them.
   sql.exec(`CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_at)`);
+  // A ticket moved out of a booking (transferred) keeps its row, released: the booking lists it no
+  // more, and a booking made by a transfer names the one it came from.
+  addColumn(sql, 'booking_tickets', 'released_at', 'INTEGER');
+  addColumn(sql, 'bookings', 'transferred_from', 'TEXT');
+  allowEveryBookingStatus(sql);
+}
+
+/**
+ * Bookings gained statuses past the five the first tables allowed by a CHECK (transferring,
+ * transferred, refunded, …; src/durable/ticket-lock/types.ts): SQLite cannot drop a CHECK, so a
+ * table made with it is copied once into one without it, keeping every column and index.
+ */
+function allowEveryBookingStatus(sql: SqlStorage): void {
+  const table = sql.exec<{ sql: string }>(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'bookings'`).one().sql;
+  const check = /\s*CHECK \(status IN \([^)]*\)\)/;
+  if (!check.test(table)) return;
+  sql.exec(table.replace(check, '').replace(/^CREATE TABLE bookings/, 'CREATE TABLE bookings_without_check'));
+  sql.exec(`
+    INSERT INTO bookings_without_check SELECT * FROM bookings;
+    DROP TABLE bookings;
+    ALTER TABLE bookings_without_check RENAME TO bookings;
+    CREATE INDEX IF NOT EXISTS bookings_user ON bookings(user_id);
+    CREATE INDEX IF NOT EXISTS bookings_open_expiry ON bookings(expires_at) WHERE status IN ('pending', 'paying');
+    CREATE INDEX IF NOT EXISTS bookings_write_due ON bookings(next_retry_at) WHERE write_pending = 1;
+  `);
 }
 
 function hasColumn(sql: SqlStorage, table: string, column: string): boolean {
