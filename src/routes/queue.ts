@@ -2,7 +2,8 @@ import { Hono, type Context } from 'hono';
 import { setCookie } from 'hono/cookie';
 import type { AppEnv } from '../env';
 import { ApiError, unauthenticated } from '../errors';
-import { requireUser } from '../auth/session';
+import { requireUser, sessionUserOf } from '../auth/session';
+import { SessionCheckUnavailable } from '../auth/session-check';
 import { issueSocketTicket, redeemSocketTicket } from '../auth/socket-tickets';
 import type { EventHeader } from '../db/catalog';
 import { visibleEventHeader } from './events';
@@ -55,17 +56,30 @@ async function placeInLine(c: Context<AppEnv>, joining: boolean) {
   return c.json(statusJson(view));
 }
 
+/** The user of a session token given as ?token=; 503 when nobody can say whether the session stands. */
+async function userOfUrlToken(c: Context<AppEnv>, token: string) {
+  try {
+    return await sessionUserOf(c.env, token);
+  } catch (error) {
+    if (error instanceof SessionCheckUnavailable) throw new ApiError(503, 'unavailable', 'Sign-in cannot be checked just now: try again shortly.', undefined, { 'Retry-After': '5' });
+    throw error;
+  }
+}
+
 export const queueRoutes = new Hono<AppEnv>()
   .get('/', async (c) => {
     // Browsers cannot set headers on a WebSocket: the session comes as the cookie, or as a
-    // one-time ?ticket= from POST …/queue/ticket (src/auth/socket-tickets.ts), never in the URL.
+    // one-time ?ticket= from POST …/queue/ticket (src/auth/socket-tickets.ts, what our pages use).
+    // API.md's ?token= (the session token itself) is taken too, for clients built on the contract;
+    // a URL can end up in logs, which is why the pages never put the session there.
     const ticket = c.req.query('ticket');
-    if (!ticket) requireUser(c);
+    const urlToken = c.req.query('token');
+    if (!ticket && !urlToken) requireUser(c);
     if (c.req.header('Upgrade')?.toLowerCase() !== 'websocket') {
       throw new ApiError(426, 'upgrade_required', 'This is the waiting room\'s WebSocket: connect with a WebSocket client (or POST …/queue/join, then poll …/queue/status).', undefined, { Upgrade: 'websocket' });
     }
     const { eventId, header } = await queuedEvent(c);
-    const user = c.get('user') ?? (ticket ? await redeemSocketTicket(c.env, ticket, eventId) : null);
+    const user = c.get('user') ?? (ticket ? await redeemSocketTicket(c.env, ticket, eventId) : urlToken ? await userOfUrlToken(c, urlToken) : null);
     if (!user) throw unauthenticated();
     // The room keeps whichever copy of the settings is newer: the catalog's comes along.
     const url = new URL('https://waiting-room.internal/connect');

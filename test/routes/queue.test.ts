@@ -28,15 +28,30 @@ describe('GET /api/events/:eventId/queue (WebSocket), POST /queue/join, GET /que
     expect((await api(`/api/events/${queued}/queue/status`)).status).toBe(401);
   });
 
-  it('takes a one-time ?ticket= (never the session token), since browsers cannot set headers on a WebSocket', async () => {
+  it('takes a one-time ?ticket=, since browsers cannot set headers on a WebSocket', async () => {
     const buyer = await signUp();
     const { ticket } = (await (await api(`/api/events/${queued}/queue/ticket`, { method: 'POST', token: buyer.token })).json()) as { ticket: string };
     const response = await api(`/api/events/${queued}/queue?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
     expect(response.status).toBe(101);
     response.webSocket!.accept();
     response.webSocket!.close(1000, 'done');
-    const inUrl = await api(`/api/events/${queued}/queue?token=${encodeURIComponent(buyer.token)}`, { headers: { Upgrade: 'websocket' } });
-    expect(inUrl.status).toBe(401);
+    const used = await api(`/api/events/${queued}/queue?ticket=${encodeURIComponent(ticket)}`, { headers: { Upgrade: 'websocket' } });
+    expect(used.status).toBe(401);
+  });
+
+  it("takes API.md's ?token= (the session token) and refuses a forged, altered or logged-out one", async () => {
+    const buyer = await signUp();
+    const connect = (token: string) => api(`/api/events/${queued}/queue?token=${encodeURIComponent(token)}`, { headers: { Upgrade: 'websocket' } });
+
+    const response = await connect(buyer.token);
+    expect(response.status).toBe(101);
+    response.webSocket!.accept();
+    response.webSocket!.close(1000, 'done');
+
+    expect((await connect('not-a-token')).status).toBe(401);
+    expect((await connect(`${buyer.token.slice(0, -2)}xx`)).status).toBe(401);
+    await api('/api/auth/logout', { method: 'POST', token: buyer.token });
+    expect((await connect(buyer.token)).status).toBe(401);
   });
 
   it('answers 426 in the error shape to a plain GET of the socket', async () => {
