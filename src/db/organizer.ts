@@ -62,7 +62,7 @@ export async function venueSectionNames(db: Database, venueId: string): Promise<
 
 /** Every section of the venue needs a price, and only its sections. */
 export function checkPrices(prices: Record<string, number>, sectionNames: string[]): void {
-  const missing = sectionNames.filter((name) => !(name in prices));
+  const missing = sectionNames.filter((name) => !Object.hasOwn(prices, name));
   const unknown = Object.keys(prices).filter((name) => !sectionNames.includes(name));
   const details = [
     ...missing.map((name) => ({ field: `prices.${name}`, message: 'this section of the venue needs a price' })),

@@ -30,7 +30,7 @@ export const waitlistRoutes = new Hono<AppEnv>()
     const header = await eventHeader(c, eventId);
     if (!header || header.event.status === 'draft') throw notFound('event');
     if (header.event.status === 'cancelled') throw new ApiError(409, 'tickets_unavailable', 'This event was cancelled.', { ticketIds: [] });
-    if (body.section !== undefined && !(body.section in header.event.prices)) {
+    if (body.section !== undefined && !Object.hasOwn(header.event.prices, body.section)) {
       throw new ApiError(400, 'validation_failed', 'The event has no such section.', [{ field: 'section', message: `${body.section} is not a section of this event` }]);
     }
     const entryId = crypto.randomUUID();

@@ -399,3 +399,20 @@ describe('organizer API', () => {
     });
   });
 });
+
+describe('prices of sections whose names are also names of object properties', () => {
+  it('asks for the price of a section named "constructor" instead of failing with 500', async () => {
+    const admin = await adminToken();
+    const performer = (await (await api('/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Proto Band' } })).json()) as { performer: { id: string } };
+    const venue = (await (await api('/api/admin/venues', { method: 'POST', token: admin, json: { name: 'Proto Hall', city: 'Ghent', sections: [{ name: 'A', rows: 1, seatsPerRow: 2 }, { name: 'constructor', rows: 1, seatsPerRow: 2 }] } })).json()) as { venue: { id: string } };
+
+    const response = await api('/api/admin/events', {
+      method: 'POST',
+      token: admin,
+      json: { name: 'Proto Night', performerId: performer.performer.id, venueId: venue.venue.id, startsAt: new Date(Date.now() + 864e5).toISOString(), prices: { A: 1000 } },
+    });
+
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { details: Array<{ field: string }> } }).error.details.map((d) => d.field)).toEqual(['prices.constructor']);
+  });
+});

@@ -186,7 +186,7 @@ describe('the waiting list', () => {
   it('refuses bad input and changes nothing', async () => {
     const event = await soldOutEvent();
     const fan = await signUp();
-    for (const body of [{ quantity: 0 }, { quantity: 11 }, { quantity: '2' }, {}, { quantity: 1, section: 'Balcony' }]) {
+    for (const body of [{ quantity: 0 }, { quantity: 11 }, { quantity: '2' }, {}, { quantity: 1, section: 'Balcony' }, { quantity: 1, section: 'constructor' }, { quantity: 1, section: '__proto__' }]) {
       const response = await join(fan.token, event.eventId, body);
       expect(response.status).toBe(400);
       expect(response.body.error?.code).toBe('validation_failed');
