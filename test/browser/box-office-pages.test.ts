@@ -443,6 +443,70 @@ describe('the box office in a browser', () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  it('a standing area: the organizer adds one with its preview; a buyer takes places by quantity from the list', { timeout: 90_000 }, async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+    await page.goto(`${runtime.base}/login?next=/organize`);
+    await page.getByLabel('Email').fill(LOCAL_ADMIN.email);
+    await page.getByLabel('Password').fill(LOCAL_ADMIN.password);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.waitForURL((url) => url.pathname === '/organize');
+    await page.locator('body[data-ready="true"]').waitFor();
+
+    const venue = page.locator('#venue-form');
+    await venue.getByLabel('Name', { exact: true }).fill('Warehouse Club');
+    await venue.getByLabel('City').fill('Braga');
+    await venue.getByLabel('Section name').fill('Pit');
+    await venue.getByLabel('Kind').selectOption('standing');
+    await venue.getByLabel('Standing places').fill('300');
+    expect(await venue.getByLabel('Rows').isVisible()).toBe(false);
+    await venue.getByRole('button', { name: 'Add a section' }).click();
+    await venue.getByLabel('Section name').nth(1).fill('Gallery');
+    await venue.getByLabel('Rows').nth(1).fill('2');
+    await venue.getByLabel('Seats per row').nth(1).fill('5');
+    await expect.poll(() => page.locator('#venue-capacity').textContent()).toBe('310 places in 2 sections');
+    await venue.getByRole('button', { name: 'Save venue' }).click();
+    await expect.poll(() => page.locator('#venue-message').textContent()).toBe('Saved Warehouse Club (310 places).');
+    await shot(page, 'organize-standing');
+
+    // The event, through the API; then a buyer on its page.
+    const created = await call<{ venue: { id: string } }>(runtime.base, '/api/admin/venues', {
+      method: 'POST',
+      token: adminToken,
+      json: { name: 'Dock Shed', city: 'Braga', sections: [{ name: 'Pit', kind: 'standing', capacity: 40 }, { name: 'Gallery', rows: 1, seatsPerRow: 4 }] },
+    });
+    const performers = await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token: adminToken, json: { name: 'Low Tide Drums' } });
+    const event = await call<{ event: { id: string } }>(runtime.base, '/api/admin/events', {
+      method: 'POST',
+      token: adminToken,
+      json: { name: 'Low Tide Drums in the Shed', performerId: performers.body.performer.id, venueId: created.body.venue.id, startsAt: new Date(Date.now() + 10 * 864e5).toISOString(), prices: { Pit: 3000, Gallery: 4000 }, currency: 'EUR' },
+    });
+    expect(event.status).toBe(201);
+    await context.clearCookies();
+    await signUp(page, 'Stander');
+    await page.goto(`${runtime.base}/events/${event.body.event.id}`);
+    await page.locator('body[data-live="true"]').waitFor();
+
+    // The list starts at the first free place: the standing area, offered as a quantity.
+    const text = page.locator('[data-standing-text]');
+    await expect.poll(() => text.textContent()).toBe('Section Pit, standing, 40 of 40 places, €30.00');
+    expect(await page.getByLabel('Row').isDisabled()).toBe(true);
+    await page.getByLabel('Places', { exact: true }).fill('3');
+    await shot(page, 'event-standing');
+    await page.getByRole('button', { name: 'Take places' }).click();
+    await page.waitForURL(/\/checkout\//);
+    await expect.poll(() => page.locator('#order-seats li').allTextContents()).toEqual(Array(3).fill('Section Pit, standing · €30.00'));
+
+    // Back on the event page, the area counts the places held.
+    await page.goto(`${runtime.base}/events/${event.body.event.id}`);
+    await page.locator('body[data-live="true"]').waitFor();
+    await expect.poll(() => text.textContent()).toBe('Section Pit, standing, 37 of 40 places, €30.00');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('two browsers on one event: a hold in one greys the seat in the other within 2 s', { timeout: 60_000 }, async () => {
     const [holder, watcher] = await Promise.all([browser.newContext(), browser.newContext()]);
     const [a, b] = await Promise.all([holder.newPage(), watcher.newPage()]);

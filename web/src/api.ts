@@ -71,8 +71,9 @@ export interface User {
 export interface BookingTicket {
   id: string;
   section: string;
-  row: string;
-  seat: number;
+  /** Null, with seat, for a place in a standing area. */
+  row: string | null;
+  seat: number | null;
   priceCents: number;
   code: string | null;
 }

@@ -1,7 +1,8 @@
 // The seat map on a canvas, with level of detail: sections as blocks (shaded by how much is left)
 // until a seat is big enough to point at, then only the seats in view. Pan by dragging, zoom with
 // the wheel, a pinch or the buttons. Status is never colour alone: free seats are filled squares,
-// taken ones hollow with a cross, not-for-sale ones a dash, chosen ones carry a tick.
+// taken ones hollow with a cross, not-for-sale ones a dash, chosen ones carry a tick. A standing
+// area is one shape at every zoom, with its free places counted: choosing it offers a quantity.
 import { AVAILABLE, NOT_FOR_SALE, type SeatModel, type SectionLayout } from './seats';
 
 /** Below this many pixels a seat, sections are drawn as blocks. */
@@ -172,7 +173,7 @@ export class SeatCanvas {
     const wy = (point.y - this.oy) / this.scale;
     const section = this.model.sections.find((s) => wx >= s.x && wx < s.x + s.w && wy >= s.y && wy < s.y + s.h);
     if (!section) return;
-    if (this.scale < SEAT_DETAIL_PX) {
+    if (this.scale < SEAT_DETAIL_PX || section.standing) {
       this.handlers.onSection(section);
       return;
     }
@@ -210,7 +211,7 @@ export class SeatCanvas {
       const w = section.w * s;
       const h = section.h * s;
       if (x > width || y > height || x + w < 0 || y + h < 0) continue;
-      if (s < SEAT_DETAIL_PX) this.drawBlock(context, section, x, y, w, h);
+      if (s < SEAT_DETAIL_PX || section.standing) this.drawBlock(context, section, x, y, w, h);
       else this.drawSeats(context, section, width, height);
     }
   }
@@ -226,7 +227,10 @@ export class SeatCanvas {
     for (const index of this.handlers.selected) if (index >= section.first && index < section.first + section.count) chosen++;
     context.lineWidth = chosen ? 3 : 1;
     context.strokeStyle = chosen ? COLOURS.selected : '#555';
+    // A standing area's outline is dashed: one shape of places, not a block of seats.
+    if (section.standing) context.setLineDash([6, 4]);
     context.strokeRect(x + 0.5, y + 0.5, w - 1, h - 1);
+    context.setLineDash([]);
     if (free === 0 && w > 8 && h > 8) {
       // Sold out: hatched, not only grey.
       context.strokeStyle = COLOURS.taken;
@@ -244,7 +248,9 @@ export class SeatCanvas {
       context.textAlign = 'center';
       context.textBaseline = 'middle';
       context.fillStyle = COLOURS.label;
-      const label = free === 0 ? `${section.name} · sold out` : `${section.name} · ${free} free`;
+      const label = section.standing
+        ? `${section.name} · standing · ${free === 0 ? 'sold out' : `${free} of ${section.count} free`}`
+        : free === 0 ? `${section.name} · sold out` : `${section.name} · ${free} free`;
       context.fillText(label, x + w / 2, y + h / 2 - (chosen && h > 40 ? size * 0.7 : 0), w - 4);
       if (chosen && h > 40) context.fillText(`✓ ${chosen} chosen`, x + w / 2, y + h / 2 + size * 0.7, w - 4);
     }

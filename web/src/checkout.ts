@@ -23,7 +23,7 @@ export async function checkoutPage(): Promise<void> {
   let booking = result.body;
   const eventLink = () => el('a', { href: `/events/${booking.eventId}`, text: 'Back to the event' });
   byId('order-seats').replaceChildren(
-    ...(booking.tickets ?? []).map((t) => el('li', { text: `Section ${t.section}, row ${t.row}, seat ${t.seat} · ${money(t.priceCents, booking.currency)}` })),
+    ...(booking.tickets ?? []).map((t) => el('li', { text: `${t.row === null ? `Section ${t.section}, standing` : `Section ${t.section}, row ${t.row}, seat ${t.seat}`} · ${money(t.priceCents, booking.currency)}` })),
   );
   byId('order-total').textContent = money(booking.totalCents, booking.currency);
 

@@ -1,12 +1,14 @@
 // The event page: details, the seat map (canvas) and beside it a section → row → seat list whose
 // buttons a keyboard reaches, both kept live by the compact seat stream; a basket up to the
 // per-account limit with its total; "Hold" takes the seats (POST /api/bookings/:eventId with
-// `seats`) and goes to the checkout.
+// `seats`) and goes to the checkout. A standing area (general admission) is one shape on the map
+// and one entry in the list, with its free places: the buyer asks for a quantity and the server
+// picks the places (`best` with the section).
 import { api } from './api';
 import { currentUser } from './session';
 import { SeatCanvas } from './canvas';
 import { byId, el, loginUrl, money, say, when } from './format';
-import { AVAILABLE, BOOKED, decodeStatuses, NOT_FOR_SALE, RESERVED, SeatModel, type AvailabilityAnswer, type SeatmapAnswer, type SectionLayout } from './seats';
+import { AVAILABLE, BOOKED, decodeStatuses, NOT_FOR_SALE, placeName, RESERVED, SeatModel, type AvailabilityAnswer, type SeatmapAnswer, type SectionLayout } from './seats';
 
 interface EventView {
   event: { id: string; name: string; description: string | null; startsAt: string; onSaleAt: string | null; status: string; queue: { enabled: boolean } };
@@ -47,7 +49,7 @@ export async function eventPage(): Promise<void> {
   const seatName = (index: number): string => {
     const place = model.place(index)!;
     const status = selected.has(index) ? 'selected' : STATUS_WORDS[model.statuses[index]!]!;
-    return `Section ${place.section.name}, row ${place.row.name}, seat ${place.number}, ${money(place.section.priceCents, currency)}, ${status}`;
+    return `${placeName(place)}, ${money(place.section.priceCents, currency)}, ${status}`;
   };
 
   const toggle = (index: number): void => {
@@ -77,11 +79,18 @@ export async function eventPage(): Promise<void> {
   byId('zoom-reset').addEventListener('click', () => canvas.fit());
 
   // Section → row → seat list.
-  const sectionLabel = (section: SectionLayout) => `${section.name} · ${money(section.priceCents, currency)} · ${model.freeIn(section)} of ${section.count} free`;
+  const sectionLabel = (section: SectionLayout) =>
+    section.standing
+      ? `${section.name} · standing · ${money(section.priceCents, currency)} · ${model.freeIn(section)} of ${section.count} places free`
+      : `${section.name} · ${money(section.priceCents, currency)} · ${model.freeIn(section)} of ${section.count} free`;
+  /** What the list says of a standing area (API.md's general admission). */
+  const standingText = (section: SectionLayout) => `Section ${section.name}, standing, ${model.freeIn(section)} of ${section.count} places, ${money(section.priceCents, currency)}`;
   sectionSelect.replaceChildren(...model.sections.map((section) => el('option', { value: String(section.index), text: sectionLabel(section) })));
   const currentSection = () => model.sections[Number(sectionSelect.value)] ?? model.sections[0]!;
 
   const fillRows = (section: SectionLayout) => {
+    rowSelect.disabled = section.standing;
+    if (section.standing) return rowSelect.replaceChildren(el('option', { value: '0', text: 'Standing: no rows' }));
     const chosen = rowSelect.value;
     rowSelect.replaceChildren(
       ...section.rows.map((row, i) => el('option', { value: String(i), text: `Row ${row.name} · ${model.freeInRow(row)} of ${row.seats} free` })),
@@ -92,6 +101,7 @@ export async function eventPage(): Promise<void> {
   let tabStop: number | null = null;
   const fillSeats = () => {
     const section = currentSection();
+    if (section.standing) return fillStanding(section);
     const row = section.rows[Number(rowSelect.value)] ?? section.rows[0];
     if (!row) return seatButtons.replaceChildren();
     byId('seats-legend').textContent = `Seats in section ${section.name}, row ${row.name}`;
@@ -123,10 +133,38 @@ export async function eventPage(): Promise<void> {
     if (focused) (seatButtons.querySelector(`[data-seat="${focused}"]`) as HTMLElement | null)?.focus();
   };
 
+  /** A standing area in the list: its free places and a quantity to take (the server picks the places). */
+  function fillStanding(section: SectionLayout): void {
+    byId('seats-legend').textContent = `Places in section ${section.name} (standing)`;
+    const focused = document.activeElement instanceof HTMLElement ? document.activeElement.dataset.standing : undefined;
+    const previous = seatButtons.querySelector<HTMLInputElement>('input[data-quantity]');
+    const quantity = previous && previous.dataset.section === String(section.index) ? previous.value : '1';
+    const free = model.freeIn(section);
+    const id = `standing-quantity-${section.index}`;
+    seatButtons.replaceChildren(
+      el(
+        'li',
+        { class: 'standing' },
+        el('p', { id: `${id}-text`, 'data-standing-text': '', text: standingText(section) }),
+        el('label', { for: id, text: 'Places' }),
+        el('input', { id, type: 'number', min: '1', max: String(limit), value: quantity, 'data-quantity': '', 'data-section': String(section.index), 'data-standing': 'quantity', 'aria-describedby': `${id}-text` }),
+        el('button', {
+          type: 'button',
+          'data-take': String(section.index),
+          'data-standing': 'take',
+          'aria-describedby': `${id}-text`,
+          'aria-disabled': free === 0 ? 'true' : undefined,
+          text: free === 0 ? 'Sold out' : 'Take places',
+        }),
+      ),
+    );
+    if (focused) (seatButtons.querySelector(`[data-standing="${focused}"]`) as HTMLElement | null)?.focus();
+  }
+
   function showRow(section: SectionLayout, rowIndex: number, moveCanvas: boolean): void {
     sectionSelect.value = String(section.index);
     fillRows(section);
-    rowSelect.value = String(rowIndex);
+    rowSelect.value = String(Math.max(0, rowIndex));
     fillSeats();
     if (moveCanvas) canvas.showSection(section);
   }
@@ -172,8 +210,8 @@ export async function eventPage(): Promise<void> {
         return el(
           'li',
           {},
-          `Section ${place.section.name}, row ${place.row.name}, seat ${place.number} · ${money(place.section.priceCents, currency)} `,
-          el('button', { type: 'button', class: 'link', 'data-remove': String(index), 'aria-label': `Remove section ${place.section.name}, row ${place.row.name}, seat ${place.number}`, text: 'Remove' }),
+          `${placeName(place)} · ${money(place.section.priceCents, currency)} `,
+          el('button', { type: 'button', class: 'link', 'data-remove': String(index), 'aria-label': `Remove ${placeName(place).replace(/^S/, 's')}`, text: 'Remove' }),
         );
       }),
     );
@@ -200,7 +238,7 @@ export async function eventPage(): Promise<void> {
   // A choice made before signing in comes back.
   try {
     for (const index of JSON.parse(sessionStorage.getItem(selectionKey) ?? '[]') as number[]) {
-      if (model.statuses[index] === AVAILABLE && selected.size < limit) selected.add(index);
+      if (model.statuses[index] === AVAILABLE && selected.size < limit && model.place(index)?.row) selected.add(index);
     }
   } catch {
     // nothing kept
@@ -222,7 +260,7 @@ export async function eventPage(): Promise<void> {
       }
     }
     if (lost.length) {
-      const names = lost.map((index) => { const p = model.place(index)!; return `section ${p.section.name}, row ${p.row.name}, seat ${p.number}`; });
+      const names = lost.map((index) => placeName(model.place(index)!).replace(/^S/, 's'));
       say(holdMessage, `Someone else just took ${names.join('; ')}. It was removed from your seats.`, 'info');
     }
     // Update in place where possible; the seat list only shows one row.
@@ -250,6 +288,25 @@ export async function eventPage(): Promise<void> {
   });
   window.addEventListener('pagehide', () => stream.close());
 
+  // Standing places: a quantity of the area, chosen by the server (`best` with the section).
+  seatButtons.addEventListener('click', async (event) => {
+    const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-take]');
+    if (!button) return;
+    const section = model.sections[Number(button.dataset.take)];
+    const input = seatButtons.querySelector<HTMLInputElement>('input[data-quantity]');
+    const quantity = Number(input?.value);
+    if (!section) return;
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > limit) return say(holdMessage, `Choose between 1 and ${limit} places.`, 'info');
+    if (model.freeIn(section) < quantity) return say(holdMessage, `Only ${model.freeIn(section)} places are left in section ${section.name}.`, 'info');
+    if (!(await currentUser())) {
+      say(holdMessage, 'Please log in to take places.', 'info');
+      location.assign(loginUrl());
+      return;
+    }
+    say(holdMessage, `Holding ${quantity} place${quantity === 1 ? '' : 's'} in section ${section.name}…`, 'info');
+    await reserve({ best: { quantity, section: section.name } }, button);
+  });
+
   // Hold.
   holdButton.addEventListener('click', async () => {
     const seats = [...selected].sort((a, b) => a - b);
@@ -259,12 +316,18 @@ export async function eventPage(): Promise<void> {
       location.assign(loginUrl());
       return;
     }
-    holdButton.disabled = true;
-    holding = true;
     say(holdMessage, 'Holding your seats…', 'info');
-    const result = await api<{ bookingId: string }>(`/api/bookings/${eventId}`, { method: 'POST', json: { seats } });
+    await reserve({ seats }, holdButton);
+  });
+
+  /** Holds seats (by index) or places (best) and goes to the checkout; a refusal in words. */
+  async function reserve(json: { seats: number[] } | { best: { quantity: number; section: string } }, button: HTMLButtonElement): Promise<void> {
+    const bySeat = 'seats' in json;
+    button.disabled = true;
+    holding = true;
+    const result = await api<{ bookingId: string }>(`/api/bookings/${eventId}`, { method: 'POST', json });
     holding = false;
-    holdButton.disabled = false;
+    button.disabled = false;
     if (result.ok) {
       sessionStorage.removeItem(selectionKey);
       stream.close();
@@ -275,6 +338,8 @@ export async function eventPage(): Promise<void> {
     if (result.status === 401) {
       say(holdMessage, 'Please log in to hold seats. Your choice is kept.', 'info');
       location.assign(loginUrl());
+    } else if (code === 'tickets_unavailable' && !bySeat) {
+      say(holdMessage, 'There are not that many places left in this area just now. Try fewer.');
     } else if (code === 'tickets_unavailable') {
       const taken = (details as { seats?: number[] } | undefined)?.seats ?? [];
       for (const index of taken) {
@@ -291,7 +356,7 @@ export async function eventPage(): Promise<void> {
     } else {
       say(holdMessage, `The seats could not be held: ${message}`);
     }
-  });
+  }
 }
 
 async function loadDetails(eventId: string): Promise<void> {

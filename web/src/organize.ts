@@ -95,23 +95,38 @@ export async function organizePage(): Promise<void> {
   const venueForm = byId<HTMLFormElement>('venue-form');
   let shownCanvas = byId<HTMLCanvasElement>('venue-preview');
   let preview: SeatCanvas | null = null;
-  const sectionsOf = () =>
-    [...sectionRows.querySelectorAll<HTMLElement>('.section-row')].map((row) => ({
-      name: (row.querySelector('[data-field=name]') as HTMLInputElement).value.trim(),
-      rows: Number((row.querySelector('[data-field=rows]') as HTMLInputElement).value),
-      seatsPerRow: Number((row.querySelector('[data-field=seats]') as HTMLInputElement).value),
-    }));
+  type SectionInput = { name: string; rows: number; seatsPerRow: number } | { name: string; kind: 'standing'; capacity: number };
+  const field = (row: HTMLElement, name: string) => row.querySelector(`[data-field=${name}]`) as HTMLInputElement;
+  const sectionsOf = (): SectionInput[] =>
+    [...sectionRows.querySelectorAll<HTMLElement>('.section-row')].map((row) => {
+      const name = field(row, 'name').value.trim();
+      const standing = field(row, 'kind').value === 'standing';
+      // Only the fields of the section's kind are shown (and sent).
+      field(row, 'rows').closest<HTMLElement>('.field')!.hidden = standing;
+      field(row, 'seats').closest<HTMLElement>('.field')!.hidden = standing;
+      field(row, 'capacity').closest<HTMLElement>('.field')!.hidden = !standing;
+      return standing
+        ? { name, kind: 'standing' as const, capacity: Number(field(row, 'capacity').value) }
+        : { name, rows: Number(field(row, 'rows').value), seatsPerRow: Number(field(row, 'seats').value) };
+    });
+  const placesOf = (s: SectionInput) => ('capacity' in s ? s.capacity : s.rows * s.seatsPerRow);
   const redraw = () => {
-    const sections = sectionsOf().filter((s) => s.name && s.rows >= 1 && s.seatsPerRow >= 1 && s.rows <= 200 && s.seatsPerRow <= 500);
+    const sections = sectionsOf().filter((s) =>
+      s.name && ('capacity' in s ? Number.isInteger(s.capacity) && s.capacity >= 1 && s.capacity <= 100_000 : s.rows >= 1 && s.seatsPerRow >= 1 && s.rows <= 200 && s.seatsPerRow <= 500),
+    );
     const rowName = (i: number) => (i < 26 ? String.fromCharCode(65 + i) : String.fromCharCode(65 + Math.floor(i / 26) - 1) + String.fromCharCode(65 + (i % 26)));
     const map: SeatmapAnswer = {
       eventId: 'preview',
       version: 'preview',
       currency: 'USD',
-      seatCount: sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0),
-      sections: sections.map((s) => ({ name: s.name, priceCents: 0, rows: Array.from({ length: s.rows }, (_, i) => ({ name: rowName(i), seats: s.seatsPerRow })) })),
+      seatCount: sections.reduce((sum, s) => sum + placesOf(s), 0),
+      sections: sections.map((s) =>
+        'capacity' in s
+          ? { name: s.name, kind: 'standing' as const, capacity: s.capacity, priceCents: 0 }
+          : { name: s.name, priceCents: 0, rows: Array.from({ length: s.rows }, (_, i) => ({ name: rowName(i), seats: s.seatsPerRow })) },
+      ),
     };
-    byId('venue-capacity').textContent = `${map.seatCount.toLocaleString('en')} seats in ${sections.length} section${sections.length === 1 ? '' : 's'}`;
+    byId('venue-capacity').textContent = `${map.seatCount.toLocaleString('en')} ${sections.some((s) => 'capacity' in s) ? 'places' : 'seats'} in ${sections.length} section${sections.length === 1 ? '' : 's'}`;
     const model = new SeatModel(map);
     model.statuses.fill(0);
     // A new canvas each time: the preview is small and the layout changes with every keystroke.
@@ -122,21 +137,30 @@ export async function organizePage(): Promise<void> {
     byId('venue-preview-wrap').dataset.sections = String(sections.length);
   };
   let sectionCount = 0;
-  const addSection = (name = '', rows = 10, seats = 20) => {
+  const addSection = (name = '', rows = 10, seats = 20, kind: 'seated' | 'standing' = 'seated', capacity = 500) => {
     sectionCount++;
     const id = `s${sectionCount}`;
     const row = el(
       'div',
       { class: 'section-row', role: 'group', 'aria-label': `Section ${sectionCount}` },
       el('div', { class: 'field' }, el('label', { for: `${id}-name`, text: 'Section name' }), el('input', { id: `${id}-name`, 'data-field': 'name', value: name, required: true })),
+      el(
+        'div',
+        { class: 'field' },
+        el('label', { for: `${id}-kind`, text: 'Kind' }),
+        el('select', { id: `${id}-kind`, 'data-field': 'kind' }, el('option', { value: 'seated', text: 'Seated (rows × seats)' }), el('option', { value: 'standing', text: 'Standing (general admission)' })),
+      ),
+      el('div', { class: 'field', hidden: true }, el('label', { for: `${id}-capacity`, text: 'Standing places' }), el('input', { id: `${id}-capacity`, 'data-field': 'capacity', type: 'number', min: '1', max: '100000', value: String(capacity) })),
       el('div', { class: 'field' }, el('label', { for: `${id}-rows`, text: 'Rows' }), el('input', { id: `${id}-rows`, 'data-field': 'rows', type: 'number', min: '1', max: '200', value: String(rows) })),
       el('div', { class: 'field' }, el('label', { for: `${id}-seats`, text: 'Seats per row' }), el('input', { id: `${id}-seats`, 'data-field': 'seats', type: 'number', min: '1', max: '500', value: String(seats) })),
       el('button', { type: 'button', class: 'link', 'data-remove-section': '', text: 'Remove section' }),
     );
+    (row.querySelector('[data-field=kind]') as HTMLSelectElement).value = kind;
     sectionRows.append(row);
     redraw();
   };
   sectionRows.addEventListener('input', () => redraw());
+  sectionRows.addEventListener('change', () => redraw());
   sectionRows.addEventListener('click', (event) => {
     const button = (event.target as HTMLElement).closest('[data-remove-section]');
     if (button && sectionRows.children.length > 1) {
@@ -161,7 +185,7 @@ export async function organizePage(): Promise<void> {
     fillChoices();
     venueSelect.value = venue.id;
     void showPrices();
-    say(message, `Saved ${venue.name} (${sections.reduce((sum, s) => sum + s.rows * s.seatsPerRow, 0)} seats).`, 'ok');
+    say(message, `Saved ${venue.name} (${sections.reduce((sum, s) => sum + placesOf(s), 0)} ${sections.some((s) => 'capacity' in s) ? 'places' : 'seats'}).`, 'ok');
   });
 
   // Events: prices by section of the chosen venue.

@@ -4,7 +4,7 @@ import { api, type Booking, type BookingTicket } from './api';
 import { byId, el, loginUrl, money, say, when } from './format';
 import { rotatingQr } from './qr';
 
-const seatText = (t: BookingTicket) => `Section ${t.section}, row ${t.row}, seat ${t.seat}`;
+const seatText = (t: BookingTicket) => (t.row === null ? `Section ${t.section}, standing` : `Section ${t.section}, row ${t.row}, seat ${t.seat}`);
 
 /** One ticket: where it is, its price and, once paid, its QR code. */
 export function ticketItem(booking: Booking, ticket: BookingTicket): HTMLLIElement {
