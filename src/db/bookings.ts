@@ -133,7 +133,7 @@ export async function bookingsOfUser(db: Database, userId: string): Promise<Book
       bookingId: row.id,
       eventId: row.event_id,
       userId: row.user_id,
-      status: row.status === 'confirmed' || row.status === 'transferred' ? row.status : 'cancelled',
+      status: row.status === 'confirmed' || row.status === 'transferred' || row.status === 'refunded' ? row.status : 'cancelled',
       ticketIds: row.ticket_ids,
       ticketPriceCents: row.ticket_prices.map(Number),
       ticketSeats: row.positions.map((position, i) => ({ seatIndex: Number(position) - 1, section: row.sections[i]!, row: row.row_names[i] ?? null, seat: row.seat_numbers[i] == null ? null : Number(row.seat_numbers[i]) })),

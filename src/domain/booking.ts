@@ -2,7 +2,7 @@
 // Postgres queries that list it. A leaf module: it imports nothing of the app.
 
 /** `transferred`: every ticket of it moved to other accounts (POST /api/bookings/:id/transfer). */
-export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired' | 'transferred';
+export type BookingStatus = 'pending' | 'confirmed' | 'cancelled' | 'expired' | 'transferred' | 'refunded';
 
 export interface TicketSeat {
   seatIndex: number;

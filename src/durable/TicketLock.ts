@@ -17,6 +17,9 @@ import { SeatLog } from './ticket-lock/seat-log';
 import { SeatPlaces } from './ticket-lock/seat-places';
 import { AvailabilityMap, type PackedStatuses } from './ticket-lock/availability';
 import { BestAvailable, type BestRequest } from './ticket-lock/best-available';
+import { OrganizerRefunds } from './ticket-lock/organizer-refunds';
+import { markEventRefundsOwed, refundBookingInPostgres } from '../db/refunds';
+import { updateEvent } from '../db/organizer';
 import { Waitlist, createWaitlistSchema, type WaitlistEntryState } from './ticket-lock/waitlist';
 import { WaitlistOffers, type WaitlistJoin, type WaitlistJoinOutcome } from './ticket-lock/waitlist-offers';
 import { newBookingId, type BookingState } from '../domain/booking';
@@ -30,7 +33,7 @@ export type { TransferOutcome } from './ticket-lock/transfers';
 export type { ConfirmOutcome, HoldCounts, HoldOutcome, Payment, PaymentStart, SeatStatusSnapshot } from './ticket-lock/types';
 
 /** Bookings paid for (their tickets moving to another account, or moved): never pending again. */
-const SETTLED = new Set(['confirmed', 'transferring', 'transferred']);
+const SETTLED = new Set(['confirmed', 'transferring', 'transferred', 'refunded']);
 /** How long a hold is kept beyond its expiry while its payment is being taken. */
 const PAYMENT_GRACE_MS = 2 * 60 * 1000;
 /** How long seats wait for a payment the provider reported as processing. */
@@ -60,6 +63,8 @@ export class TicketLock extends DurableObject<Bindings> {
   private readonly seatLog: SeatLog;
   /** The seat-stream relays subscribed to this event's changes (src/durable/SeatRelay.ts): watchers are theirs, not this object's. */
   private readonly relays: SeatRelays;
+  /** The organizer's refunds: a cancelled event's, and single bookings' (ticket-lock/organizer-refunds.ts). */
+  private readonly organizerRefunds: OrganizerRefunds;
   private readonly transfers: TicketTransfers;
   private readonly waitlist: Waitlist;
   private readonly offers: WaitlistOffers;
@@ -92,6 +97,14 @@ export class TicketLock extends DurableObject<Bindings> {
       armAlarm: () => this.armAlarm(),
       oweRefund: (bookingId, payment, amountCents, now) => this.oweRefund(bookingId, payment, amountCents, 'seats_unavailable', now),
       afterWrite: () => ctx.waitUntil(deliverNotificationsSoon(env)),
+    });
+    this.organizerRefunds = new OrganizerRefunds({
+      sql: this.sql,
+      env,
+      seatLog: this.seatLog,
+      armAlarm: () => this.armAlarm(),
+      cancelled: () => this.eventCancelled(),
+      seatsReturned: (now) => this.seatsReturned(now),
     });
     this.transfers = new TicketTransfers({ sql: this.sql, env, rows: this.rows, afterWrite: () => ctx.waitUntil(deliverNotificationsSoon(env)) });
     this.waitlist = new Waitlist(this.sql);
@@ -435,6 +448,54 @@ export class TicketLock extends DurableObject<Bindings> {
     await this.refreshEvent(eventId);
   }
 
+  /**
+   * POST /api/admin/events/:id/cancel. Before anything is awaited a sweep is set for a little
+   * later, so the alarm pays the refunds even if this call's answer is lost; then Postgres cancels
+   * the event and owes every booking's money, and the sweep is due at once
+   * (ticket-lock/organizer-refunds.ts pays it back in batches).
+   * Null: Postgres has no such event.
+   */
+  async cancelEvent(eventId: string): Promise<{ event: NonNullable<Awaited<ReturnType<typeof updateEvent>>>; refunds: { bookings: number; amountCents: number } } | null> {
+    await this.ensureLoaded(eventId);
+    this.organizerRefunds.scheduleSafetyNet(Date.now());
+    const cancelled = await withDb(this.env, async (db) => {
+      const event = await updateEvent(db, eventId, { status: 'cancelled' });
+      return event && { event, refunds: await markEventRefundsOwed(db, eventId) };
+    });
+    if (!cancelled) return null;
+    // No await from here on: holds end, and every sale shows as refunded.
+    this.learnEventStatus('cancelled', Date.now());
+    this.organizerRefunds.applyCancellation();
+    this.organizerRefunds.schedule(Date.now());
+    return cancelled;
+  }
+
+  /**
+   * POST /api/admin/bookings/:id/refund: Postgres decides (a conditional update), then this object
+   * shows the booking refunded and, with releaseSeats, its seats on sale again. The sweep is set
+   * before the await and made due after it, as in cancelEvent.
+   */
+  async refundBooking(eventId: string, bookingId: string, releaseSeats: boolean): Promise<{ ok: true; booking: BookingState } | { ok: false; reason: 'not_found' | 'booking_not_pending' | 'confirmation_pending' }> {
+    await this.ensureLoaded(eventId);
+    const row = this.rows.booking(bookingId);
+    if (!row) return { ok: false, reason: 'not_found' };
+    if (row.status !== 'confirmed') return { ok: false, reason: 'booking_not_pending' };
+    if (row.write_pending === 1) return { ok: false, reason: 'confirmation_pending' };
+    this.organizerRefunds.scheduleSafetyNet(Date.now());
+    const outcome = await withDb(this.env, (db) => refundBookingInPostgres(db, { bookingId, releaseSeats }));
+    if (outcome.status === 'not_found') return { ok: false, reason: 'not_found' };
+    if (outcome.status === 'not_confirmed') return { ok: false, reason: 'booking_not_pending' };
+    this.organizerRefunds.applyRefund(bookingId, releaseSeats, Date.now());
+    this.organizerRefunds.schedule(Date.now());
+    return { ok: true, booking: this.rows.state(eventId, bookingId)! };
+  }
+
+  /** Sold seats came back on sale (an organizer's refund with releaseSeats). */
+  private seatsReturned(now: number): void {
+    // waiting list: offer returned seats
+    void now;
+  }
+
   /** The refund of a booking whose seats were gone went through (for callers that refund by themselves; confirm refunds on its own). */
   async markRefunded(eventId: string, bookingId: string): Promise<void> {
     await this.ensureLoaded(eventId);
@@ -496,6 +557,7 @@ export class TicketLock extends DurableObject<Bindings> {
       if (outcome === 'written') await this.tellWaitingRoom(eventId, booking_id);
     }
     for (const reference of this.refunds.due(Date.now())) await this.payRefund(reference);
+    await this.organizerRefunds.runIfDue(eventId, Date.now());
     await this.offers.writeNotices(Date.now());
     this.armAlarm();
   }
@@ -569,6 +631,8 @@ export class TicketLock extends DurableObject<Bindings> {
       )
       .one().at;
     const deadlines = [bookingsDue, this.refunds.nextAttemptAt(), this.idempotencyKeys.nextTrimAt(), this.waitlist.nextNoticeAt()].filter((at): at is number => at !== null);
+    const refundSweepAt = this.organizerRefunds.nextAt();
+    if (refundSweepAt !== null) deadlines.push(refundSweepAt);
     if (deadlines.length === 0) void this.ctx.storage.deleteAlarm();
     else void this.ctx.storage.setAlarm(Math.min(...deadlines));
   }

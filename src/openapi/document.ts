@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { loginBody, signupBody } from '../routes/auth';
 import { eventViewQuery, searchQuery } from '../routes/events';
-import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../routes/admin';
+import { createEventBody, patchEventBody, performerBody, refundBody, scanBody, venueBody } from '../routes/admin';
 import { holdBody, payBody, transferBody } from '../routes/bookings';
 import { seatmapQuery } from '../routes/seatmap';
 import { seatStreamQuery } from '../routes/seats';
@@ -263,15 +263,27 @@ export const operations: Operation[] = [
   },
   {
     method: 'get', path: '/api/admin/events/{eventId}/sales', tag: 'organizer', summary: 'Sales figures.', access: 'admin', pathParams: eventId,
+    description: '`revenueCents` is net of refunds: what the event\'s bookings were paid, less what was given back (`refundedCents`) or is still owed back (the bookings counted by `refundsPending`).',
     answers: { 200: { description: 'Figures.', schema: responses.salesResponse }, 404: notFound },
   },
   {
     method: 'post', path: '/api/admin/events/{eventId}/cancel', tag: 'organizer', summary: 'Cancel an event and refund every booking.', access: 'admin', pathParams: eventId,
-    planned: true, answers: { 200: { description: '{ event, refunds }' }, 404: notFound },
+    description:
+      'The event becomes `cancelled`: no new holds, pending holds released. Every confirmed booking becomes `refunded`, its codes scan `invalid`, its buyer is notified (`event_cancelled`), ' +
+      'and its money is owed back until the payment provider returns it (paid in batches, retried until done). `refunds` counts what this call made owed: cancelling again answers the same shape with 0 and 0.',
+    answers: { 200: { description: 'Cancelled.', schema: responses.eventCancelledResponse }, 404: notFound },
   },
   {
-    method: 'post', path: '/api/admin/bookings/{bookingId}/refund', tag: 'organizer', summary: 'Refund a booking.', access: 'admin', pathParams: bookingId,
-    planned: true, answers: { 200: { description: 'The booking, `refunded`.' }, 404: notFound },
+    method: 'post', path: '/api/admin/bookings/{bookingId}/refund', tag: 'organizer', summary: 'Refund a booking.', access: 'admin', pathParams: bookingId, body: refundBody,
+    description:
+      'A confirmed booking becomes `refunded`: its money is owed back until the provider returns it, its codes scan `invalid`, and its buyer is notified (`booking_refunded`). ' +
+      'With `releaseSeats: true` its seats go back on sale; without, they stay sold. The body may be left out.',
+    answers: {
+      200: { description: 'The booking, `status: "refunded"`.', schema: responses.bookingJson },
+      400: badRequest, 404: notFound,
+      409: 'booking_not_pending: the booking is pending, cancelled, or refunded already.',
+      503: 'unavailable (with Retry-After): the booking\'s sale is still being written to the database.',
+    },
   },
   {
     method: 'post', path: '/api/admin/scan', tag: 'organizer', summary: 'The door check: admit a ticket once.', access: 'admin', body: scanBody,

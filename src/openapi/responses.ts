@@ -225,8 +225,15 @@ export const salesResponse = z.object({
   sold: z.number().int(),
   held: z.number().int(),
   available: z.number().int(),
-  revenueCents: cents,
+  revenueCents: cents.describe('Net of refunds: paid for the event\'s bookings, less what was refunded or is owed back.'),
+  refundedCents: cents.describe('Given back by the payment provider.'),
+  refundsPending: z.number().int().describe('Bookings whose refund is owed and not yet given back.'),
   currency,
+});
+
+export const eventCancelledResponse = z.object({
+  event: eventJson,
+  refunds: z.object({ bookings: z.number().int(), amountCents: cents }).describe('What this call made owed (0 and 0 when the event was cancelled already).'),
 });
 
 export const scanResponse = z.object({

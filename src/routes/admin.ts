@@ -1,8 +1,8 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { AppEnv, Bindings } from '../env';
-import { notFound } from '../errors';
+import { ApiError, notFound } from '../errors';
 import { requireAdmin } from '../auth/session';
 import { withDb } from '../db/client';
 import { events, performers } from '../db/schema';
@@ -14,6 +14,11 @@ import { eventDocumentKey, eventHeaderKey } from './events';
 import { seatmapKey } from './seatmap';
 import { canonicalId, parseBody, parseId, text } from '../validation';
 import { readScannedCode, type TicketClaims } from '../tickets/codes';
+import { eventIdOfBooking } from '../domain/booking';
+import type { TicketLock } from '../durable/TicketLock';
+import { refundFigures } from '../db/refunds';
+import { deliverNotificationsSoon } from '../notifications/deliver';
+import { seatNamesFallback, toBookingJson } from './bookings';
 
 const MAX_VENUE_SEATS = 100_000;
 
@@ -111,6 +116,38 @@ function queueColumns(queue: Partial<z.infer<typeof queueSettings>> | undefined)
     ...(queue.tokenMinutes ? { queueTokenMinutes: queue.tokenMinutes } : {}),
     ...(queue.lobbyMinutes !== undefined ? { queueLobbyMinutes: queue.lobbyMinutes } : {}),
   };
+}
+
+/** POST /api/admin/bookings/:id/refund: the body may be left out (the seats stay sold). */
+export const refundBody = z
+  .object({
+    releaseSeats: z.boolean().optional().describe('Put the booking\'s seats back on sale (default false: they stay sold, and nobody can buy them).'),
+  })
+  .strict();
+
+/** A body that may be left out altogether: none is `{}`; one that is sent is parsed like any other. */
+async function optionalBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.output<S>> {
+  if (!c.req.header('Content-Type') && (await c.req.raw.clone().text()) === '') return schema.parse({});
+  return parseBody(c, schema);
+}
+
+/** Whether Postgres has the event: only an event the catalog knows has a TicketLock (no made-up id creates one). */
+async function eventExists(env: Bindings, eventId: string): Promise<boolean> {
+  return withDb(env, async (db) => (await db.select({ id: events.id }).from(events).where(eq(events.id, eventId))).length > 0);
+}
+
+/**
+ * A refund decided in the event's TicketLock, which writes it to Postgres: when that fails (the
+ * database is down or slow), nothing was refunded or a sweep will finish it; either way, try again.
+ */
+async function refundCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    console.warn(`${what} failed`, error);
+    throw new ApiError(503, 'unavailable', 'The box office cannot reach its database just now. Try again in a minute.', undefined, { 'Retry-After': '5' });
+  }
 }
 
 // Scanners that type like a keyboard end the code with a newline.
@@ -212,6 +249,11 @@ export const adminRoutes = new Hono<AppEnv>()
     await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId)), purge(seatmapKey(eventId))]);
     // Prices for holds from now on, and whether the event is on sale at all (a cancelled one takes no payment).
     if (body.prices || body.currency || body.status) await c.env.TICKET_LOCK.getByName(eventId).refreshEvent(eventId);
+    // Cancelled by PATCH is cancelled as by POST …/cancel: every booking is refunded.
+    if (body.status === 'cancelled') {
+      await c.env.TICKET_LOCK.getByName(eventId).cancelEvent(eventId);
+      c.executionCtx.waitUntil(deliverNotificationsSoon(c.env));
+    }
     // Settings change live: the room drops its copy for this newer one at once.
     if (body.queue || body.onSaleAt || updated.queueEnabled) {
       await c.env.WAITING_ROOM.getByName(eventId).configure(queueSettingsOf(toEventJson(updated), updated.updatedAt.getTime()));
@@ -223,7 +265,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const figures = await withDb(c.env, async (db) => {
       const [event] = await db.select({ currency: events.currency }).from(events).where(eq(events.id, eventId));
       if (!event) return null;
-      return { ...(await salesFigures(db, eventId)), currency: event.currency };
+      return { ...(await salesFigures(db, eventId)), refunds: await refundFigures(db, eventId), currency: event.currency };
     });
     if (!figures) throw notFound('event');
     const { held } = await c.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
@@ -231,9 +273,40 @@ export const adminRoutes = new Hono<AppEnv>()
       sold: figures.sold,
       held,
       available: Math.max(0, figures.total - figures.sold - held),
-      revenueCents: figures.revenueCents,
+      // Net: what the event's bookings brought in less what was refunded or is owed back.
+      revenueCents: figures.refunds.netRevenueCents,
+      refundedCents: figures.refunds.refundedCents,
+      refundsPending: figures.refunds.refundsPending,
       currency: figures.currency,
     });
+  })
+  .post('/events/:eventId/cancel', async (c) => {
+    const eventId = parseId(c.req.param('eventId'), 'event');
+    if (!(await eventExists(c.env, eventId))) throw notFound('event');
+    const cancelled = await refundCall(`cancelling ${eventId}`, () => c.env.TICKET_LOCK.getByName(eventId).cancelEvent(eventId));
+    if (!cancelled) throw notFound('event');
+    const { event, refunds } = cancelled;
+    c.executionCtx.waitUntil(deliverNotificationsSoon(c.env));
+    await Promise.all([purge(eventDocumentKey(eventId)), purge(eventHeaderKey(eventId)), purge(seatmapKey(eventId))]);
+    if (event.queueEnabled) {
+      await c.env.WAITING_ROOM.getByName(eventId).configure(queueSettingsOf(toEventJson(event), event.updatedAt.getTime()));
+    }
+    return c.json({ event: toEventJson(event), refunds });
+  })
+  .post('/bookings/:bookingId/refund', async (c) => {
+    const bookingId = (c.req.param('bookingId') ?? '').toLowerCase();
+    const eventId = eventIdOfBooking(bookingId);
+    if (!eventId) throw notFound('booking');
+    const body = await optionalBody(c, refundBody);
+    if (!(await eventExists(c.env, eventId))) throw notFound('booking');
+    const outcome = await refundCall<Awaited<ReturnType<TicketLock['refundBooking']>>>(`refunding ${bookingId}`, () => c.env.TICKET_LOCK.getByName(eventId).refundBooking(eventId, bookingId, body.releaseSeats ?? false));
+    if (!outcome.ok) {
+      if (outcome.reason === 'not_found') throw notFound('booking');
+      if (outcome.reason === 'booking_not_pending') throw new ApiError(409, 'booking_not_pending', 'Only a confirmed booking can be refunded (this one is pending, cancelled or refunded already).');
+      throw new ApiError(503, 'unavailable', 'The sale of this booking is still being recorded. Try again in a few seconds.', undefined, { 'Retry-After': '5' });
+    }
+    c.executionCtx.waitUntil(deliverNotificationsSoon(c.env));
+    return c.json(await toBookingJson(c.env, outcome.booking, await seatNamesFallback(c, outcome.booking)));
   })
   .post('/scan', async (c) => {
     const { code } = await parseBody(c, scanBody);

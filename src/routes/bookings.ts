@@ -71,7 +71,7 @@ export const transferBody = z.object({
  * A booking as API.md shows it. Seat names come with the booking from its teller (the TicketLock,
  * Postgres); `document` (the cached seat layout) only for tickets whose names it did not know.
  */
-async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {
+export async function toBookingJson(env: Bindings, booking: BookingState, document: EventDocument | null) {
   const layout = new Map(document?.tickets.map((ticket) => [ticket.id, ticket]));
   const codes =
     booking.status === 'confirmed'
@@ -96,7 +96,7 @@ async function toBookingJson(env: Bindings, booking: BookingState, document: Eve
 }
 
 /** The catalog document, only when the booking does not name every ticket's seat itself (it is 11 MB at 80,000 seats). */
-function seatNamesFallback(c: Context<AppEnv>, booking: BookingState): Promise<EventDocument | null> {
+export function seatNamesFallback(c: Context<AppEnv>, booking: BookingState): Promise<EventDocument | null> {
   const named = booking.ticketSeats?.length === booking.ticketIds.length && booking.ticketSeats.every((seat) => seat !== null);
   return named ? Promise.resolve(null) : eventDocument(c, booking.eventId);
 }

@@ -14,7 +14,7 @@ import { errorResponse } from '../../src/openapi/responses';
 import { signupBody, loginBody } from '../../src/routes/auth';
 import { holdBody, payBody } from '../../src/routes/bookings';
 import { waitlistBody } from '../../src/routes/waitlist';
-import { createEventBody, patchEventBody, performerBody, scanBody, venueBody } from '../../src/routes/admin';
+import { createEventBody, patchEventBody, performerBody, refundBody, scanBody, venueBody } from '../../src/routes/admin';
 import { signToken } from '../../src/lib/signing';
 import { issueSessionTokens, signSessionToken } from '../../src/auth/session';
 import { withDb } from '../../src/db/client';
@@ -657,6 +657,26 @@ describe('endpoint fuzzer', { timeout: 600_000 }, () => {
         })),
       560,
     );
+    // An organizer's refund: everything but an admin's valid refund of the confirmed booking (which
+    // would refund it) is refused and changes nothing: pending bookings (409), ids naming none
+    // (404), broken bodies (400), buyers (403).
+    const refund = documentedBody('POST', '/api/admin/bookings/{bookingId}/refund');
+    await fuzz(
+      'refund booking',
+      fc
+        .tuple(jsonBody(refundBody, documentedValid(refund), refund), anyBooking, caller(['admin']))
+        .filter(([body, booking, who]) => !(body.valid && booking.state === 'confirmed' && !who.refused))
+        .chain(([body, booking, who]) =>
+          contentType(body.valid).map((type) => ({
+            method: 'POST',
+            path: `/api/admin/bookings/${booking.segment}/refund`,
+            headers: withContentType(who.headers, type),
+            body: body.text,
+            mustRefuse: true,
+          })),
+        ),
+      480,
+    );
   });
 
   it('payments webhook', async () => {
@@ -740,6 +760,22 @@ describe('endpoint fuzzer', { timeout: 600_000 }, () => {
         .tuple(fc.oneof(strangerId, fc.constant(null).chain(() => otherSpellings(world.eventId))), caller(['admin']))
         .map(([id, who]) => ({ method: 'GET', path: `/api/admin/events/${id.segment}/sales`, headers: who.headers, mustRefuse: who.refused || !id.sameThing })),
       120,
+    );
+
+    await fuzz(
+      'cancel event',
+      fc
+        .tuple(fc.oneof(strangerId, fc.constant(null).chain(() => otherSpellings(world.eventId))), caller(['admin']), fc.option(anyJson))
+        // An admin's cancel of the real event (in any spelling) would cancel it.
+        .filter(([id, who]) => !(id.sameThing && !who.refused))
+        .map(([id, who, body]) => ({
+          method: 'POST',
+          path: `/api/admin/events/${id.segment}/cancel`,
+          headers: withContentType(who.headers, 'application/json'),
+          body: body === null ? undefined : JSON.stringify(body),
+          mustRefuse: true,
+        })),
+      240,
     );
 
     const schema = documentedBody('POST', '/api/admin/scan');

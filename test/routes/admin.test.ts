@@ -380,7 +380,7 @@ describe('organizer API', () => {
       const event = await createEvent(admin);
       const response = await api(`/api/admin/events/${event.eventId}/sales`, { token: admin });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ sold: 0, held: 0, available: event.ticketCount, revenueCents: 0, currency: 'USD' });
+      expect(await response.json()).toEqual({ sold: 0, held: 0, available: event.ticketCount, revenueCents: 0, refundedCents: 0, refundsPending: 0, currency: 'USD' });
     });
 
     it('counts a sold ticket and its price as revenue', async () => {
@@ -389,7 +389,7 @@ describe('organizer API', () => {
       await sellFirstTicket(event.eventId);
       const response = await api(`/api/admin/events/${event.eventId}/sales`, { token: admin });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ sold: 1, held: 0, available: event.ticketCount - 1, revenueCents: 4500, currency: 'USD' });
+      expect(await response.json()).toEqual({ sold: 1, held: 0, available: event.ticketCount - 1, revenueCents: 4500, refundedCents: 0, refundsPending: 0, currency: 'USD' });
     });
 
     it('answers 404 for an unknown event', async () => {

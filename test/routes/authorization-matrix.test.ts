@@ -190,6 +190,9 @@ beforeAll(async () => {
   // Moved by the owner's cell; every other caller is refused before it moves (401, or 404 as for GET).
   const transferable = await hold('pm_card_visa');
   const pending = await hold();
+  // Refunded by the admin's cell (anyone else is refused before it changes); an event the admin's cell cancels.
+  const refundable = await hold('pm_card_visa');
+  const toCancel = await createEvent(admin, { sections: [{ name: 'Floor', rows: 1, seatsPerRow: 2 }], prices: { Floor: 1000 } });
 
   const performerAndVenue = { performerId: event.performerId, venueId: event.venueId };
   rows = [
@@ -278,6 +281,8 @@ beforeAll(async () => {
     },
     { operation: 'PATCH /api/admin/events/{eventId}', cell: () => ({ path: `/api/admin/events/${draft.eventId}`, body: { description: unique('edited ') } }), expect: adminOnly(200) },
     { operation: 'GET /api/admin/events/{eventId}/sales', cell: () => ({ path: `/api/admin/events/${event.eventId}/sales` }), expect: adminOnly(200) },
+    { operation: 'POST /api/admin/events/{eventId}/cancel', cell: () => ({ path: `/api/admin/events/${toCancel.eventId}/cancel` }), expect: adminOnly(200) },
+    { operation: 'POST /api/admin/bookings/{bookingId}/refund', cell: () => ({ path: `/api/admin/bookings/${refundable.bookingId}/refund`, body: {} }), expect: adminOnly(200) },
     { operation: 'GET /api/dev/outbox', cell: () => ({ path: '/api/dev/outbox?limit=1' }), expect: adminOnly(200) },
     { operation: 'POST /api/admin/scan', cell: () => ({ path: '/api/admin/scan', body: { code: 'not-a-ticket-code' } }), expect: adminOnly(200) },
   ];

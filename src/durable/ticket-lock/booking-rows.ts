@@ -96,7 +96,8 @@ export class BookingRows {
       expiresAt: new Date(Math.min(row.expires_at, 8.64e15)).toISOString(),
       confirmedAt: row.confirmed_at ? new Date(row.confirmed_at).toISOString() : null,
       confirmationPending: row.write_pending === 1,
-      refunded: row.refunded === 1,
+      // An organizer's refund (its money owed back until the provider gives it) is refunded too.
+      refunded: row.refunded === 1 || row.status === 'refunded',
     };
   }
 }
