@@ -10,11 +10,17 @@ const DEBIAN_CHROMIUM = '/usr/bin/chromium';
 // network refuses, many at a time.
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
 
+const LAMBDA_ONLY_FLAGS = new Set(['--single-process', '--no-zygote']);
+
 export async function chromiumExecutable(): Promise<{ path: string; args: string[]; source: string }> {
   if (existsSync(DEBIAN_CHROMIUM)) return { path: DEBIAN_CHROMIUM, args: FLAGS, source: 'Debian' };
   try {
     const { default: packaged } = await import('@sparticuz/chromium');
-    return { path: await packaged.executablePath(), args: [...new Set([...packaged.args, ...FLAGS])], source: '@sparticuz/chromium' };
+    // Its flags are for AWS Lambda; --single-process there takes the whole browser down when a
+    // browser context closes, which a test suite does between tests. Here it runs as a normal,
+    // multi-process Chromium.
+    const args = packaged.args.filter((flag) => !LAMBDA_ONLY_FLAGS.has(flag));
+    return { path: await packaged.executablePath(), args: [...new Set([...args, ...FLAGS])], source: '@sparticuz/chromium' };
   } catch (error) {
     throw new Error(
       `No Chromium found: neither ${DEBIAN_CHROMIUM} (apt-get install chromium) nor the npm package @sparticuz/chromium (npm install) could be used: ${String(error)}`,
