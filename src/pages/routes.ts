@@ -180,6 +180,17 @@ const eventPage = html`<div id="event-details" aria-busy="true"><h1 id="event-na
   <p class="total">Total: <strong id="basket-total">—</strong></p>
   <button type="button" id="hold" class="primary" disabled>Hold these seats</button>
   <p id="hold-message" class="message" role="alert" hidden></p>
+</section>
+<section id="waitlist" class="panel" aria-labelledby="waitlist-heading" hidden>
+  <h2 id="waitlist-heading">Sold out? Join the waiting list</h2>
+  <p class="hint">When places come free they are held for the first person waiting whom they fit, who then has time to pay for them.</p>
+  <div id="waitlist-status"></div>
+  <form id="waitlist-form">
+    <div class="field"><label for="waitlist-quantity">How many places</label><input id="waitlist-quantity" name="quantity" type="number" min="1" max="10" value="2" required></div>
+    <div class="field"><label for="waitlist-section">Which section</label><select id="waitlist-section" name="section"></select></div>
+    <button type="submit">Join the waiting list</button>
+  </form>
+  <p id="waitlist-message" class="message" role="alert" hidden></p>
 </section>`;
 
 const checkout = html`<h1>Checkout</h1>
@@ -321,7 +332,18 @@ const sales = html`<h1>Sales</h1>
   <div><dt>Held</dt><dd id="sales-held">—</dd></div>
   <div><dt>Available</dt><dd id="sales-available">—</dd></div>
   <div><dt>Revenue</dt><dd id="sales-revenue">—</dd></div>
+  <div><dt>Refunded</dt><dd id="sales-refunded">—</dd></div>
 </dl>
+<section class="panel" aria-labelledby="refund-heading">
+  <h2 id="refund-heading">Cancel and refund</h2>
+  <p id="refund-message" class="message" role="alert" hidden></p>
+  <form id="refund-form" aria-label="Refund one booking">
+    <div class="field"><label for="refund-booking">Booking number</label><input id="refund-booking" name="bookingId" autocomplete="off" spellcheck="false"></div>
+    <div class="field"><label class="choice"><input type="checkbox" id="refund-release" name="releaseSeats"> Put its seats back on sale</label></div>
+    <button type="submit">Refund this booking</button>
+  </form>
+  <p><button type="button" id="cancel-event" class="danger">Cancel the event and refund everyone</button></p>
+</section>
 <form id="edit-form" class="panel" aria-labelledby="edit-heading" hidden>
   <h2 id="edit-heading">Change the event</h2>
   <div class="field"><label for="edit-status">Status</label><select id="edit-status" name="status"><option value="published">Published</option><option value="draft">Draft</option><option value="cancelled">Cancelled</option></select></div>
@@ -347,7 +369,12 @@ const sales = html`<h1>Sales</h1>
 
 const myTickets = html`<h1>My tickets</h1>
 <p id="tickets-message" class="message" role="alert" hidden></p>
-<ol id="bookings" class="bookings" aria-busy="true"></ol>`;
+<ol id="bookings" class="bookings" aria-busy="true"></ol>
+<section id="waitlist-section-of-tickets" aria-labelledby="my-waitlist-heading" hidden>
+  <h2 id="my-waitlist-heading">Waiting lists</h2>
+  <p id="waitlist-message" class="message" role="alert" hidden></p>
+  <ul id="waitlist-entries" class="bookings" aria-busy="true"></ul>
+</section>`;
 
 /** Mounted at /: the pages and their assets. Anything else falls through to the JSON 404. */
 export const pageRoutes = new Hono<AppEnv>()

@@ -6,6 +6,7 @@
 // picks the places (`best` with the section).
 import { api } from './api';
 import { currentUser } from './session';
+import { waitlistPanel } from './waitlist';
 import { SeatCanvas } from './canvas';
 import { byId, el, loginUrl, money, say, when } from './format';
 import { AVAILABLE, BOOKED, decodeStatuses, NOT_FOR_SALE, placeName, RESERVED, SeatModel, type AvailabilityAnswer, type SeatmapAnswer, type SectionLayout } from './seats';
@@ -36,6 +37,7 @@ export async function eventPage(): Promise<void> {
   // asked for after the map's two small resources, so it never delays the map.
   void loadDetails(eventId);
   const model = new SeatModel(mapResult.body);
+  void currentUser().then((user) => waitlistPanel(eventId, model.sections.map((section) => section.name), Boolean(user)));
   if (availabilityResult.ok) model.setAll(decodeStatuses(availabilityResult.body.statuses, model.map.seatCount), availabilityResult.body.version);
   const currency = model.map.currency;
   const selected = new Set<number>();

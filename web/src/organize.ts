@@ -2,6 +2,7 @@
 // map, drawn by the same canvas as the event page), events (prices by section, on-sale time, queue
 // settings), and an event's sales (sold, held, available, revenue, and a chart of what this page
 // has seen over time: the API gives the figures of now, not a history).
+import { refundTools } from './refunds';
 import { api, type SearchAnswer, type User } from './api';
 import { SeatCanvas } from './canvas';
 import { byId, el, loginUrl, money, say } from './format';
@@ -269,6 +270,8 @@ interface Sales {
   held: number;
   available: number;
   revenueCents: number;
+  refundedCents?: number;
+  refundsPending?: number;
   currency: string;
 }
 
@@ -279,6 +282,7 @@ export async function salesPage(): Promise<void> {
     if (view.ok) byId('sales-event').replaceChildren(el('a', { href: `/events/${eventId}`, text: view.body.event.name }));
   });
   void editEvent(eventId);
+  void refundTools(eventId, () => void load());
   const samples: Array<{ at: number; sold: number; held: number }> = [];
   const chart = byId<HTMLCanvasElement>('sales-chart');
   const load = async () => {
@@ -289,6 +293,7 @@ export async function salesPage(): Promise<void> {
     byId('sales-held').textContent = sales.held.toLocaleString('en');
     byId('sales-available').textContent = sales.available.toLocaleString('en');
     byId('sales-revenue').textContent = money(sales.revenueCents, sales.currency);
+    byId('sales-refunded').textContent = `${money(sales.refundedCents ?? 0, sales.currency)}${sales.refundsPending ? ` (${sales.refundsPending} still being paid back)` : ''}`;
     samples.push({ at: Date.now(), sold: sales.sold, held: sales.held });
     if (samples.length > 720) samples.shift();
     drawChart(chart, samples, sales.sold + sales.held + sales.available);

@@ -3,6 +3,8 @@
 import { api, type Booking, type BookingTicket } from './api';
 import { byId, el, loginUrl, money, say, when } from './format';
 import { rotatingQr } from './qr';
+import { transferForm } from './transfer';
+import { myWaitlist } from './waitlist';
 
 const seatText = (t: BookingTicket) => (t.row === null ? `Section ${t.section}, standing` : `Section ${t.section}, row ${t.row}, seat ${t.seat}`);
 
@@ -17,6 +19,7 @@ export function ticketItem(booking: Booking, ticket: BookingTicket): HTMLLIEleme
 }
 
 export async function ticketsPage(): Promise<void> {
+  void myWaitlist();
   const list = byId('bookings');
   const result = await api<{ bookings: Booking[] }>('/api/me/bookings');
   list.removeAttribute('aria-busy');
@@ -41,6 +44,7 @@ export async function ticketsPage(): Promise<void> {
         el('h2', {}, link),
         el('p', { class: 'hint', text: `${status}${booking.confirmedAt ? ` ${when(booking.confirmedAt)}` : ''} · ${money(booking.totalCents, booking.currency)}` }),
         el('ul', { class: 'tickets' }, ...(booking.tickets ?? []).map((ticket) => ticketItem(booking, ticket))),
+        transferForm(booking, () => void ticketsPage()),
       );
     }),
   );
