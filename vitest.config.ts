@@ -45,6 +45,7 @@ const FAULT_INJECTION_TESTS = [
   'test/durable/slow-postgres.test.ts',
   'test/durable/ticketlock-replaced.test.ts',
   'test/auth/session-outage.test.ts',
+  'test/durable/organizer-refunds.test.ts',
   // Slow writes are part of its model: confirmations stalled in the proxy while other steps run.
   'test/durable/TicketLock.property.test.ts',
 ];

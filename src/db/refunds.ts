@@ -11,10 +11,17 @@ import { bookingRefundedMessage } from '../notifications/messages';
 type Runner = Pick<Database, 'execute'>;
 
 /**
- * What a refunded booking owes back: what its buyer paid and has not had back. A booking made by a
- * transfer (transferred_from) cost its owner nothing; its payer's booking carries the money.
+ * What a cancelled event's booking owes back: what its buyer paid and has not had back, every
+ * ticket (those given away by a transfer are cancelled too). A booking made by a transfer
+ * (transferred_from) cost its owner nothing; its payer's booking carries the money.
  */
-const OWED = sql.raw(`case when transferred_from is null then greatest(total_cents - refunded_cents - refund_pending_cents, 0) else 0 end`);
+const OWED_ALL = sql.raw(`case when transferred_from is null then greatest(total_cents - refunded_cents - refund_pending_cents, 0) else 0 end`);
+/**
+ * What one refunded booking owes back: the price of the tickets it still has (tickets it gave away
+ * by a transfer still admit their new owners, so their money is not returned), at most what is left.
+ */
+const OWED_LIVE = sql.raw(`case when transferred_from is null then greatest(least(total_cents - refunded_cents - refund_pending_cents,
+  (select coalesce(sum(bt.price_cents), 0) from booking_tickets bt where bt.booking_id = bookings.id and bt.released_at is null)), 0) else 0 end`);
 
 /** The notification keys: one per booking and cause, so a cause that runs twice tells once. */
 export const eventCancelledKey = (bookingId: string) => `event_cancelled:${bookingId}`;
@@ -34,7 +41,7 @@ export async function refundBookingInPostgres(db: Database, input: { bookingId: 
   return db.transaction(async (tx) => {
     const refunded = (
       await tx.execute(sql`
-        update bookings set status = 'refunded', refund_pending_cents = refund_pending_cents + ${OWED}
+        update bookings set status = 'refunded', refund_pending_cents = refund_pending_cents + ${OWED_LIVE}
         where id = ${input.bookingId} and status = 'confirmed'
         returning event_id, user_id, refund_pending_cents, currency`)
     ).rows[0] as { event_id: string; user_id: string; refund_pending_cents: number; currency: string } | undefined;
@@ -67,7 +74,7 @@ export async function refundBookingInPostgres(db: Database, input: { bookingId: 
 
 /**
  * Every booking of a cancelled event that still stands (confirmed, or transferred: its payer's
- * money) becomes refunded with its money owed, and its buyer gets the event_cancelled notice, in
+ * money; or refunded only in part) becomes refunded with its money owed, and its buyer gets the event_cancelled notice, in
  * one transaction and one statement each (set-based: cheap at 80,000 bookings; paying them back
  * is what goes in batches). Running it again finds nothing to do. The notice's words are those of
  * eventCancelledMessage (src/notifications/messages.ts), written here in SQL; a test compares the two.
@@ -77,8 +84,11 @@ export async function markEventRefundsOwed(db: Database, eventId: string): Promi
     const [row] = (
       await tx.execute(sql`
         with owed as (
-          update bookings set status = 'refunded', refund_pending_cents = refund_pending_cents + ${OWED}
-          where event_id = ${eventId} and status in ('confirmed', 'transferred')
+          update bookings set status = 'refunded', refund_pending_cents = refund_pending_cents + ${OWED_ALL}
+          where event_id = ${eventId}
+            and (status in ('confirmed', 'transferred')
+              -- Refunded before for the tickets it still had: what it paid for tickets it gave away is owed now.
+              or (status = 'refunded' and transferred_from is null and total_cents > refunded_cents + refund_pending_cents))
           returning id, user_id, refund_pending_cents, currency
         ), event as (select name from events where id = ${eventId}
         ), noticed as (

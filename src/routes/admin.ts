@@ -282,7 +282,7 @@ export const adminRoutes = new Hono<AppEnv>()
   })
   .post('/events/:eventId/cancel', async (c) => {
     const eventId = parseId(c.req.param('eventId'), 'event');
-    if (!(await eventExists(c.env, eventId))) throw notFound('event');
+    if (!(await refundCall('reading the catalog', () => eventExists(c.env, eventId)))) throw notFound('event');
     const cancelled = await refundCall(`cancelling ${eventId}`, () => c.env.TICKET_LOCK.getByName(eventId).cancelEvent(eventId));
     if (!cancelled) throw notFound('event');
     const { event, refunds } = cancelled;
@@ -298,7 +298,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const eventId = eventIdOfBooking(bookingId);
     if (!eventId) throw notFound('booking');
     const body = await optionalBody(c, refundBody);
-    if (!(await eventExists(c.env, eventId))) throw notFound('booking');
+    if (!(await refundCall('reading the catalog', () => eventExists(c.env, eventId)))) throw notFound('booking');
     const outcome = await refundCall<Awaited<ReturnType<TicketLock['refundBooking']>>>(`refunding ${bookingId}`, () => c.env.TICKET_LOCK.getByName(eventId).refundBooking(eventId, bookingId, body.releaseSeats ?? false));
     if (!outcome.ok) {
       if (outcome.reason === 'not_found') throw notFound('booking');

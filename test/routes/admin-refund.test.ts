@@ -116,3 +116,33 @@ describe('POST /api/admin/bookings/:bookingId/refund', () => {
     expect(await sales(admin, eventId)).toMatchObject({ refundedCents: booking.totalCents, refundsPending: 0 });
   });
 });
+
+describe('refunds of bookings with transferred tickets', () => {
+  let admin: string;
+  beforeAll(async () => {
+    admin = await adminToken();
+  });
+
+  it('refunds only the tickets the booking still has; cancelling the event then returns the rest to the payer', async () => {
+    const { eventId } = await createEvent(admin, { sections: [{ name: 'Floor', rows: 1, seatsPerRow: 4 }], prices: { Floor: 3000 } });
+    const tickets = await ticketIdsOf(eventId);
+    const [payer, friend] = [await signUp(), await signUp()];
+    const booking = await buy(payer.token, eventId, [tickets[0]!, tickets[1]!]);
+    const moved = await api(`/api/bookings/${booking.bookingId}/transfer`, { method: 'POST', token: payer.token, json: { email: friend.user.email, ticketIds: [tickets[1]] } });
+    expect(moved.status).toBe(200);
+    const gift = ((await moved.json()) as { booking: Booking }).booking;
+
+    expect((await refund(admin, booking.bookingId)).status).toBe(200);
+    await payOwedRefunds(admin, eventId);
+    expect(refundsOfBooking(booking.bookingId)).toEqual([expect.objectContaining({ amountCents: 3000 })]);
+    // The friend's ticket still admits them.
+    expect(await scan(admin, gift.tickets[0]!.code!)).toBe('admitted');
+
+    const cancelled = await api(`/api/admin/events/${eventId}/cancel`, { method: 'POST', token: admin });
+    expect(await cancelled.json()).toMatchObject({ refunds: { bookings: 2, amountCents: 3000 } });
+    await payOwedRefunds(admin, eventId);
+    expect(await sales(admin, eventId)).toMatchObject({ revenueCents: 0, refundedCents: 6000, refundsPending: 0 });
+    expect(await (await api(`/api/bookings/${gift.bookingId}`, { token: friend.token })).json()).toMatchObject({ status: 'refunded' });
+    expect(await outbox(admin, 'event_cancelled', friend.user.email)).toEqual([expect.objectContaining({ data: expect.objectContaining({ refundCents: 0 }) })]);
+  });
+});

@@ -89,9 +89,12 @@ export class OrganizerRefunds {
     if (released.length) this.deps.seatsReturned(now);
   }
 
-  /** The event was cancelled: every booking confirmed here shows as refunded (one statement; cancelling is rare). */
+  /**
+   * The event was cancelled: every booking confirmed here (or whose tickets were all transferred:
+   * its payer is refunded) shows as refunded. One statement; cancelling is rare.
+   */
   applyCancellation(): void {
-    this.deps.sql.exec(`UPDATE bookings SET status = 'refunded' WHERE status = 'confirmed'`);
+    this.deps.sql.exec(`UPDATE bookings SET status = 'refunded' WHERE status IN ('confirmed', 'transferred')`);
   }
 
   /** Runs the sweep if it is due (the alarm calls this); one at a time per instance. */
