@@ -229,6 +229,66 @@ describe('taking standing places with best', () => {
   });
 });
 
+type Frame = { event: string; data: { seatCount?: number; changes?: Array<[number, number]> } };
+
+/** Frames of a compact seat stream (`event:` and JSON `data:`), read until `until` says enough or 5 s pass. */
+async function compactFrames(response: Response, until: (frames: Frame[]) => boolean): Promise<Frame[]> {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const frames: Frame[] = [];
+  let buffer = '';
+  const deadline = Date.now() + 5000;
+  while (!until(frames) && Date.now() < deadline) {
+    const { value, done } = await Promise.race([reader.read(), new Promise<{ value: undefined; done: true }>((resolve) => setTimeout(() => resolve({ value: undefined, done: true }), deadline - Date.now()))]);
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const lines = buffer.slice(0, end).split('\n');
+      buffer = buffer.slice(end + 2);
+      const event = lines.find((l) => l.startsWith('event:'))?.slice(6).trim();
+      const data = lines.find((l) => l.startsWith('data:'))?.slice(5).trim();
+      if (event && data) frames.push({ event, data: JSON.parse(data) });
+    }
+  }
+  await reader.cancel();
+  return frames;
+}
+
+describe('standing places in the compact seat stream and holds by ticket id', () => {
+  it('sends the places taken in an area as [seatIndex, status] changes of their indexes', async () => {
+    const { eventId } = await club();
+    const buyer = await signUp();
+    const stream = await api(`/api/events/${eventId}/seats/stream?format=compact`);
+    expect(stream.status).toBe(200);
+    const reading = compactFrames(stream, (frames) => frames.some((f) => f.event === 'seats'));
+    // The snapshot first (the stream syncs with the TicketLock), then the hold.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const booking = await held(buyer.token, eventId, { best: { quantity: 2, section: 'Floor' } });
+
+    const frames = await reading;
+    expect(frames[0]).toMatchObject({ event: 'snapshot', data: { seatCount: 18 } });
+    const changes = frames.filter((f) => f.event === 'seats').flatMap((f) => f.data.changes ?? []);
+    expect(new Map(changes)).toEqual(new Map(booking.seats!.map((seat) => [seat, 1])));
+  });
+
+  it('holds standing places named by ticket id, all or nothing', async () => {
+    const { eventId } = await club();
+    const [first, second] = [await signUp(), await signUp()];
+    const view = (await (await api(`/api/events/${eventId}`)).json()) as { tickets: Array<{ id: string }> };
+    const floor = FLOOR.map((i) => view.tickets[i]!.id);
+
+    const booking = await held(first.token, eventId, { ticketIds: [floor[0], floor[1]] });
+    const overlapping = await hold(second.token, eventId, { ticketIds: [floor[1], floor[2]] });
+
+    expect(booking.tickets.map((t) => [t.section, t.row, t.seat])).toEqual([['Floor', null, null], ['Floor', null, null]]);
+    expect(overlapping.status).toBe(409);
+    const now = await statuses(eventId);
+    expect(FLOOR.map((i) => now[i])).toEqual([1, 1, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
 describe('standing tickets bought, listed, scanned and counted', () => {
   it('pays, lists in /me/bookings with row and seat null, admits once at the door, and counts in sales', async () => {
     const { eventId, admin } = await club();
