@@ -490,10 +490,9 @@ export class TicketLock extends DurableObject<Bindings> {
     return { ok: true, booking: this.rows.state(eventId, bookingId)! };
   }
 
-  /** Sold seats came back on sale (an organizer's refund with releaseSeats). */
+  /** Seats an organizer's refund put back on sale go to the waiting list first, like any that come free. */
   private seatsReturned(now: number): void {
-    // waiting list: offer returned seats
-    void now;
+    this.offers.offerFreedPlaces(now);
   }
 
   /** The refund of a booking whose seats were gone went through (for callers that refund by themselves; confirm refunds on its own). */

@@ -164,6 +164,22 @@ describe('the waiting list', () => {
     expect((await myEntries(second.token))[0]).toMatchObject({ status: 'offered' });
   });
 
+  it("offers the seats of a booking an organizer refunded and put back on sale", async () => {
+    const event = await soldOutEvent();
+    const fan = await signUp();
+    const paid = await api(`/api/bookings/${event.back}/pay`, { method: 'POST', token: event.holder.token, json: { paymentDetails: { paymentMethodId: 'pm_card_visa' } } });
+    expect(paid.status).toBe(200);
+    await join(fan.token, event.eventId, { quantity: 2, section: 'Back' });
+
+    const refunded = await api(`/api/admin/bookings/${event.back}/refund`, { method: 'POST', token: admin, json: { releaseSeats: true } });
+
+    expect(refunded.status).toBe(200);
+    const [offered] = await myEntries(fan.token);
+    expect(offered).toMatchObject({ status: 'offered' });
+    const offer = (await (await api(`/api/bookings/${offered!.offer!.bookingId}`, { token: fan.token })).json()) as { tickets: Array<{ section: string }> };
+    expect(offer.tickets.map((t) => t.section)).toEqual(['Back', 'Back']);
+  });
+
   it('tells the person offered places, through the outbox', async () => {
     const event = await soldOutEvent();
     const fan = await signUp();

@@ -138,6 +138,15 @@ export class SeatRows {
     }
   }
 
+  /**
+   * Whether the seat's section was left out as sold out when these rows were built (it has no price
+   * here): a seat of it coming free needs the rows built again to be offered.
+   */
+  inUnpricedSection(seatIndex: number): boolean {
+    const position = seatIndex < this.rowOf.length ? this.rowOf[seatIndex]! : -1;
+    return position >= 0 && this.rows[position]!.priceCents < 0;
+  }
+
   /** A seat's status changed in the availability array: O(1). */
   seatChanged(seatIndex: number, before: SeatCode, after: SeatCode): void {
     const step = (after === FREE ? 1 : 0) - (before === FREE ? 1 : 0);
@@ -303,6 +312,9 @@ export class BestAvailable implements AvailabilityWatcher {
   constructor(private readonly sql: SqlStorage) {}
 
   seatChanged(seatIndex: number, before: SeatCode, after: SeatCode): void {
+    // A seat of a section that was sold out when the rows were built (refunded, a sale undone): that
+    // section has no price in them, so they are built again, with it, when next asked. Rare.
+    if (after === FREE && this.seatRows?.inUnpricedSection(seatIndex)) this.seatRows = null;
     this.seatRows?.seatChanged(seatIndex, before, after);
   }
 
