@@ -180,6 +180,13 @@ const eventPage = html`<div id="event-details" aria-busy="true"><h1 id="event-na
   <p class="total">Total: <strong id="basket-total">—</strong></p>
   <button type="button" id="hold" class="primary" disabled>Hold these seats</button>
   <p id="hold-message" class="message" role="alert" hidden></p>
+  <form id="best-form" class="best" aria-labelledby="best-heading">
+    <h3 id="best-heading">Or let us choose the best seats</h3>
+    <div class="field"><label for="best-quantity">How many seats</label><input id="best-quantity" name="quantity" type="number" min="1" max="10" value="2" required></div>
+    <div class="field"><label for="best-section">In section</label><select id="best-section" name="section"></select></div>
+    <div class="field"><label for="best-max">Up to this price a seat (empty: any)</label><input id="best-max" name="maxPrice" type="number" min="0" step="0.01" inputmode="decimal"></div>
+    <button type="submit" id="best-hold">Hold the best seats</button>
+  </form>
 </section>
 <section id="waitlist" class="panel" aria-labelledby="waitlist-heading" hidden>
   <h2 id="waitlist-heading">Sold out? Join the waiting list</h2>

@@ -118,6 +118,34 @@ describe('inventory pages in a browser', () => {
     await context.close();
   });
 
+  it('best available from the event page: the server picks adjacent seats nearest the row centre', { timeout: 60_000 }, async () => {
+    const token = adminToken;
+    const performer = await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token, json: { name: 'Centre Stage' } });
+    const venue = await call<{ venue: { id: string } }>(runtime.base, '/api/admin/venues', { method: 'POST', token, json: { name: 'Long Row', city: 'Ghent', sections: [{ name: 'Stalls', rows: 2, seatsPerRow: 8 }, { name: 'Gallery', rows: 1, seatsPerRow: 8 }] } });
+    const created = await call<{ event: { id: string } }>(runtime.base, '/api/admin/events', {
+      method: 'POST',
+      token,
+      json: { name: 'Centre Stage Live', performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 5 * 864e5).toISOString(), prices: { Stalls: 5000, Gallery: 2000 }, currency: 'EUR' },
+    });
+    const fan = await account('Picky');
+    const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+
+    await logIn(page, fan.email, PASSWORD, `/events/${created.body.event.id}`);
+    await page.getByLabel('How many seats').fill('2');
+    await page.getByLabel('In section').selectOption('Stalls');
+    await shot(page, 'best-available');
+    await page.getByRole('button', { name: 'Hold the best seats' }).click();
+    await page.waitForURL(/\/checkout\//);
+    await expect.poll(() => page.locator('#order-seats').textContent()).toContain('row A, seat 4');
+    expect(await page.locator('#order-seats').textContent()).toContain('row A, seat 5');
+    expect(await page.locator('#order-total').textContent()).toBe('€100.00');
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('an organizer refunds one booking, putting its seat back on sale, then cancels the event', { timeout: 90_000 }, async () => {
     const buyer = await account('Buyer');
     const free = await call<{ statuses: string }>(runtime.base, `/api/events/${eventId}/availability`);

@@ -322,8 +322,22 @@ export async function eventPage(): Promise<void> {
     await reserve({ seats }, holdButton);
   });
 
+  // Best available (API.md): the server picks adjacent seats nearest the stage and the row's centre,
+  // in the section chosen or every section within the price.
+  const bestSection = byId<HTMLSelectElement>('best-section');
+  bestSection.replaceChildren(el('option', { value: '', text: 'Any section' }), ...model.sections.map((section) => el('option', { value: section.name, text: `${section.name} (${money(section.priceCents, currency)})` })));
+  byId<HTMLFormElement>('best-form').addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const quantity = Number(byId<HTMLInputElement>('best-quantity').value);
+    const maxPrice = byId<HTMLInputElement>('best-max').value.trim();
+    if (!Number.isInteger(quantity) || quantity < 1 || quantity > limit) return say(holdMessage, `Ask for 1 to ${limit} seats.`, 'info');
+    const best = { quantity, ...(bestSection.value ? { section: bestSection.value } : {}), ...(maxPrice ? { maxPriceCents: Math.round(Number(maxPrice) * 100) } : {}) };
+    say(holdMessage, 'Finding the best seats…', 'info');
+    await reserve({ best }, byId<HTMLButtonElement>('best-hold'));
+  });
+
   /** Holds seats (by index) or places (best) and goes to the checkout; a refusal in words. */
-  async function reserve(json: { seats: number[] } | { best: { quantity: number; section: string } }, button: HTMLButtonElement): Promise<void> {
+  async function reserve(json: { seats: number[] } | { best: { quantity: number; section?: string; maxPriceCents?: number } }, button: HTMLButtonElement): Promise<void> {
     const bySeat = 'seats' in json;
     button.disabled = true;
     holding = true;
@@ -341,7 +355,8 @@ export async function eventPage(): Promise<void> {
       say(holdMessage, 'Please log in to hold seats. Your choice is kept.', 'info');
       location.assign(loginUrl());
     } else if (code === 'tickets_unavailable' && !bySeat) {
-      say(holdMessage, 'There are not that many places left in this area just now. Try fewer.');
+      const standing = !bySeat && model.sections.some((section) => section.standing && section.name === json.best.section);
+      say(holdMessage, standing || bySeat ? 'There are not that many places left in this area just now. Try fewer.' : `No ${json.best.quantity === 1 ? 'seat is' : `${json.best.quantity} seats are`} free as asked just now. Try fewer seats, another section or a higher price.`);
     } else if (code === 'tickets_unavailable') {
       const taken = (details as { seats?: number[] } | undefined)?.seats ?? [];
       for (const index of taken) {
