@@ -116,28 +116,29 @@ export class OrganizerRefunds {
     // Due again after the lease unless this run settles it: an instance that dies mid-way leaves it to the alarm.
     this.setMeta('refund_sweep_at', String(Date.now() + 60_000));
     this.deps.armAlarm();
-    let batch: OwedRefundRow[];
+    let batch: OwedRefundRow[] = [];
+    let failures = Number(this.meta('refund_sweep_failures') ?? '0');
     try {
-      batch = await withDb(this.deps.env, async (db) => {
+      // One session for the batch: read, then pay and settle each (a failure is that booking's alone).
+      await withDb(this.deps.env, async (db) => {
         // A confirmation written after the cancellation (it was in flight) is refunded too.
         if (this.deps.cancelled() && after === '') await markEventRefundsOwed(db, eventId);
-        return owedRefunds(db, eventId, after, REFUND_BATCH);
+        batch = await owedRefunds(db, eventId, after, REFUND_BATCH);
+        for (const owed of batch) {
+          this.applyRefund(owed.bookingId, owed.seatsReleased, Date.now());
+          try {
+            await this.payBack(owed);
+            await settleRefund(db, owed.bookingId, owed.amountCents);
+          } catch (error) {
+            console.warn(`refund of booking ${owed.bookingId} failed; retrying later`, error);
+            failures++;
+          }
+        }
       });
     } catch (error) {
       console.warn(`owed refunds of event ${eventId} not read; retrying`, error);
       this.failed();
       return;
-    }
-    let failures = Number(this.meta('refund_sweep_failures') ?? '0');
-    for (const owed of batch) {
-      this.applyRefund(owed.bookingId, owed.seatsReleased, Date.now());
-      try {
-        await this.payBack(owed);
-        await withDb(this.deps.env, (db) => settleRefund(db, owed.bookingId, owed.amountCents));
-      } catch (error) {
-        console.warn(`refund of booking ${owed.bookingId} failed; retrying later`, error);
-        failures++;
-      }
     }
     const now = Date.now();
     if (batch.length === REFUND_BATCH) {
