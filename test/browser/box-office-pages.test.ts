@@ -443,6 +443,98 @@ describe('the box office in a browser', () => {
     await Promise.all([first.close(), second.close()]);
   });
 
+  /** An event with its waiting room on, through the API. */
+  const queuedEvent = async (name: string, seats: number, fields: Record<string, unknown>) => {
+    const performer = await call<{ performer: { id: string } }>(runtime.base, '/api/admin/performers', { method: 'POST', token: adminToken, json: { name: `${name} Band` } });
+    const venue = await call<{ venue: { id: string } }>(runtime.base, '/api/admin/venues', { method: 'POST', token: adminToken, json: { name: `${name} Hall`, city: 'Faro', sections: [{ name: 'Floor', rows: 1, seatsPerRow: seats }] } });
+    const created = await call<{ event: { id: string } }>(runtime.base, '/api/admin/events', {
+      method: 'POST',
+      token: adminToken,
+      json: { name, performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 10 * 864e5).toISOString(), status: 'published', prices: { Floor: 2000 }, currency: 'EUR', ...fields },
+    });
+    expect(created.status).toBe(201);
+    return created.body.event.id;
+  };
+
+  it('the queue page in the lobby: a countdown to the sale, the published seed hash and the fairness proof', { timeout: 60_000 }, async () => {
+    const onSaleAt = new Date(Date.now() + 3 * 60_000);
+    const lobbyEvent = await queuedEvent('Lobby Night', 4, { onSaleAt: onSaleAt.toISOString(), queue: { enabled: true, admitPerMinute: 60, maxActive: 10, lobbyMinutes: 15 } });
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    watch(page, errors);
+    await signUp(page, 'Early');
+    await page.goto(`${runtime.base}/events/${lobbyEvent}/queue`);
+    await expect.poll(() => page.locator('#queue-state').textContent(), { timeout: 10_000 }).toContain('You are in the lobby');
+    expect(await page.locator('#lobby').isVisible()).toBe(true);
+    expect(await page.locator('#line').isVisible()).toBe(false);
+
+    // The countdown: minutes and seconds to onSaleAt, and it counts down by itself.
+    const countdown = page.locator('#lobby-countdown');
+    const secondsLeft = async () => {
+      const [minutes, seconds] = (await countdown.textContent())!.split(':').map(Number);
+      return minutes! * 60 + seconds!;
+    };
+    expect(await countdown.textContent()).toMatch(/^[0-3]:[0-5]\d$/);
+    const first = await secondsLeft();
+    expect(Math.abs(first - (onSaleAt.getTime() - Date.now()) / 1000)).toBeLessThanOrEqual(3);
+    await expect.poll(secondsLeft, { timeout: 4000 }).toBeLessThan(first);
+
+    // The seed hash on the page is the one the fairness proof publishes, and the link leads to it.
+    const fairness = await call<{ seedHash: string; seed: string | null; onSaleAt: string; draw: unknown }>(runtime.base, `/api/events/${lobbyEvent}/queue/fairness`);
+    expect(fairness.status).toBe(200);
+    expect(fairness.body.seedHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(fairness.body.seed).toBeNull(); // not revealed before the draw
+    expect(await page.locator('#lobby-seed').textContent()).toBe(fairness.body.seedHash);
+    expect(new Date(fairness.body.onSaleAt).getTime()).toBe(onSaleAt.getTime());
+    const link = page.getByRole('link', { name: /fairness proof/ });
+    expect(await link.getAttribute('href')).toBe(`/api/events/${lobbyEvent}/queue/fairness`);
+    await shot(page, 'queue-lobby');
+    const proof = await context.newPage();
+    const response = await proof.goto(new URL((await link.getAttribute('href'))!, runtime.base).toString());
+    expect(response?.status()).toBe(200);
+    expect(((await response!.json()) as { seedHash: string }).seedHash).toBe(fairness.body.seedHash);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the queue page says sold out by itself when the last seat sells while someone waits', { timeout: 90_000 }, async () => {
+    const lastSeat = await queuedEvent('Last Seat Night', 1, { queue: { enabled: true, admitPerMinute: 600, maxActive: 1 } });
+    const [first, second] = await Promise.all([browser.newContext(), browser.newContext()]);
+    const [a, b] = await Promise.all([first.newPage(), second.newPage()]);
+    const errors: string[] = [];
+    watch(a, errors);
+    watch(b, errors);
+    await signUp(a, 'Buyer');
+    await signUp(b, 'Waiter');
+    await a.goto(`${runtime.base}/events/${lastSeat}/queue`);
+    await a.waitForURL(`**/events/${lastSeat}`, { timeout: 15_000 });
+    await b.goto(`${runtime.base}/events/${lastSeat}/queue`);
+    await expect.poll(() => b.locator('#queue-state').textContent(), { timeout: 10_000 }).toMatch(/You are (number 1 in line|next)/);
+
+    await a.getByRole('button', { name: 'Section Floor, row A, seat 1, €20.00, available' }).click();
+    await a.getByRole('button', { name: 'Hold these seats' }).click();
+    await a.waitForURL(/\/checkout\//);
+    await a.getByRole('button', { name: 'Pay' }).click();
+    await a.getByRole('heading', { name: 'Your tickets are booked' }).waitFor();
+    const paid = Date.now();
+
+    // Nobody touches the waiting page: it changes by itself.
+    await expect.poll(() => b.locator('#queue-state').textContent(), { timeout: 5000 }).toContain('Sold out');
+    const told = Date.now() - paid;
+    expect(await b.locator('#line').isVisible()).toBe(false);
+    expect(await b.locator('#queue-message').textContent()).toContain('no tickets left');
+    expect(b.url()).toContain('/queue');
+    await shot(b, 'queue-sold-out');
+    // It leads to the event's waiting list.
+    await b.getByRole('link', { name: 'Join the waiting list for places that come back' }).click();
+    await b.waitForURL(`**/events/${lastSeat}#waitlist`);
+    await b.getByRole('heading', { name: 'Sold out? Join the waiting list' }).waitFor();
+    console.log(`queue page: sold out shown ${told} ms after the last seat was paid`);
+    expect(errors).toEqual([]);
+    await Promise.all([first.close(), second.close()]);
+  });
+
   it('a standing area: the organizer adds one with its preview; a buyer takes places by quantity from the list', { timeout: 90_000 }, async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 1000 } });
     const page = await context.newPage();

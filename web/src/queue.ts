@@ -93,10 +93,15 @@ export async function queuePage(): Promise<void> {
         state.textContent = `The waiting room opens ${when(data.opensAt)}. Come back then.`;
         return;
       case 'sold_out':
+        // Also in the lobby: the countdown stops, and the page points to the event's waiting list,
+        // which offers places that come back (refunds, holds let go).
         done = true;
+        clearInterval(lobbyTimer);
         byId('line').hidden = true;
+        byId('lobby').hidden = true;
         state.textContent = 'Sold out: every ticket for this event has been sold.';
         say(message, 'Sold out. Sorry: there are no tickets left.', 'info');
+        message.append(' ', el('a', { href: `${eventUrl}#waitlist`, text: 'Join the waiting list for places that come back' }));
         return;
       case 'off':
         done = true;
