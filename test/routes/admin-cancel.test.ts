@@ -123,6 +123,21 @@ describe('POST /api/admin/events/:eventId/cancel', () => {
     expect(refunded!.refunded_at).not.toBeNull();
   });
 
+  it('cancelling by PATCH status "cancelled" refunds as POST …/cancel does', async () => {
+    const { eventId } = await createEvent(admin);
+    const [ticket] = await ticketIdsOf(eventId);
+    const buyer = await signUp();
+    const booking = await buy(buyer.token, eventId, [ticket!]);
+    const patched = await api(`/api/admin/events/${eventId}`, { method: 'PATCH', token: admin, json: { status: 'cancelled' } });
+    expect(patched.status).toBe(200);
+    await payOwedRefunds(admin, eventId);
+    expect(refundsOfBooking(booking.bookingId)).toHaveLength(1);
+    expect(await (await api(`/api/bookings/${booking.bookingId}`, { token: buyer.token })).json()).toMatchObject({ status: 'refunded', refunded: true });
+    expect(await outbox(admin, 'event_cancelled', buyer.user.email)).toHaveLength(1);
+    // POST …/cancel afterwards finds nothing more to refund.
+    expect(await (await cancel(admin, eventId)).json()).toMatchObject({ refunds: { bookings: 0, amountCents: 0 } });
+  });
+
   it('answers 404 for an unknown event and 403 to a buyer, changing nothing', async () => {
     expect((await cancel(admin, crypto.randomUUID())).status).toBe(404);
     expect((await cancel(admin, 'not-an-id')).status).toBe(404);

@@ -41,6 +41,12 @@ describe('POST /api/admin/bookings/:bookingId/refund', () => {
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('tickets_unavailable');
 
+    // The buyer can no longer pay, cancel, give away or show it.
+    expect((await api(`/api/bookings/${booking.bookingId}`, { method: 'DELETE', token: buyer.token })).status).toBe(409);
+    expect((await api(`/api/bookings/${booking.bookingId}/pay`, { method: 'POST', token: buyer.token, json: { paymentDetails: { paymentMethodId: 'pm_card_visa' } } })).status).toBe(409);
+    expect((await api(`/api/bookings/${booking.bookingId}/transfer`, { method: 'POST', token: buyer.token, json: { email: other.user.email } })).status).toBe(409);
+    expect((await api(`/api/bookings/${booking.bookingId}/tickets/${ticket}/rotating`, { token: buyer.token })).status).toBe(404);
+
     // A second refund is refused and pays nothing more.
     const again = await refund(admin, booking.bookingId, { releaseSeats: true });
     expect(again.status).toBe(409);
