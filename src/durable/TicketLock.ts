@@ -485,7 +485,7 @@ export class TicketLock extends DurableObject<Bindings> {
     const outcome = await withDb(this.env, (db) => refundBookingInPostgres(db, { bookingId, releaseSeats }));
     if (outcome.status === 'not_found') return { ok: false, reason: 'not_found' };
     if (outcome.status === 'not_confirmed') return { ok: false, reason: 'booking_not_pending' };
-    this.organizerRefunds.applyRefund(bookingId, releaseSeats, Date.now());
+    this.organizerRefunds.applyRefund(bookingId, { ticketIds: outcome.releasedTicketIds }, Date.now());
     this.organizerRefunds.schedule(Date.now());
     return { ok: true, booking: this.rows.state(eventId, bookingId)! };
   }

@@ -68,19 +68,26 @@ export class OrganizerRefunds {
 
   /**
    * The booking is refunded (Postgres decided it): shown as refunded from now on; with its seats
-   * released they are no longer sold here, and the seat log shows them free. Safe to run again.
+   * released (all it still has here, or the ones named) they are no longer sold here, and the
+   * seat log shows them free. Safe to run again.
    */
-  applyRefund(bookingId: string, seatsReleased: boolean, now: number): void {
+  applyRefund(bookingId: string, seatsReleased: boolean | { ticketIds: string[] }, now: number): void {
     const { sql } = this.deps;
-    sql.exec(`UPDATE bookings SET status = 'refunded' WHERE booking_id = ? AND status = 'confirmed'`, bookingId);
+    // 'transferring': a transfer of it is being written; Postgres put the refund first (the transfer
+    // then finds it refunded and restores only a booking still 'transferring') or after it.
+    sql.exec(`UPDATE bookings SET status = 'refunded' WHERE booking_id = ? AND status IN ('confirmed', 'transferring')`, bookingId);
     if (!seatsReleased) return;
     // By booking_tickets (a booking's few rows), then each ticket by its key: no scan of the venue.
+    // Named: exactly the tickets Postgres put back on sale (a transfer out of the booking that
+    // Postgres took first but this object has not applied yet keeps its tickets sold).
+    const named = typeof seatsReleased === 'object' ? new Set(seatsReleased.ticketIds) : null;
     const released = sql
       .exec<{ ticket_id: string }>(
         `SELECT t.ticket_id FROM booking_tickets bt JOIN tickets t ON t.ticket_id = bt.ticket_id WHERE bt.booking_id = ? AND t.sold_to_booking = ?`,
         bookingId, bookingId,
       )
-      .toArray();
+      .toArray()
+      .filter((row) => !named || named.has(row.ticket_id));
     for (const { ticket_id } of released) {
       sql.exec(`UPDATE tickets SET sold_to_booking = NULL, sold_to_user = NULL WHERE ticket_id = ?`, ticket_id);
       sql.exec(`DELETE FROM holds WHERE ticket_id = ? AND booking_id = ?`, ticket_id, bookingId);

@@ -139,7 +139,8 @@ export class TicketTransfers {
       sql.exec(`UPDATE tickets SET sold_to_booking = ? WHERE ticket_id = ?`, attempt.to_booking_id, ticketId);
     }
     const left = this.liveTicketIds(attempt.from_booking_id).length;
-    sql.exec(`UPDATE bookings SET status = ? WHERE booking_id = ?`, left === 0 ? 'transferred' : 'confirmed', attempt.from_booking_id);
+    // An organizer's refund that landed meanwhile (its tickets left) stays: refunded is not undone.
+    sql.exec(`UPDATE bookings SET status = ? WHERE booking_id = ? AND status IN ('transferring', 'confirmed')`, left === 0 ? 'transferred' : 'confirmed', attempt.from_booking_id);
     sql.exec(`DELETE FROM transfer_attempts WHERE to_booking_id = ?`, attempt.to_booking_id);
   }
 
