@@ -263,7 +263,8 @@ export const operations: Operation[] = [
   },
   {
     method: 'get', path: '/api/admin/events/{eventId}/sales', tag: 'organizer', summary: 'Sales figures.', access: 'admin', pathParams: eventId,
-    description: '`revenueCents` is net of refunds: what the event\'s bookings were paid, less what was given back (`refundedCents`) or is still owed back (the bookings counted by `refundsPending`).',
+    description: '`revenueCents` is net of refunds: what the event\'s bookings were paid, less what was given back (`refundedCents`) or is still owed back (the bookings counted by `refundsPending`). ' +
+      '`history` is the sales over time, cumulative, from each paid booking\'s confirmation time: one point per hour with sales, or per day (or run of days) when that would be more than 200 points.',
     answers: { 200: { description: 'Figures.', schema: responses.salesResponse }, 404: notFound },
   },
   {

@@ -229,6 +229,16 @@ export const salesResponse = z.object({
   refundedCents: cents.describe('Given back by the payment provider.'),
   refundsPending: z.number().int().describe('Bookings whose refund is owed and not yet given back.'),
   currency,
+  history: z
+    .array(
+      z.object({
+        at: isoTime.describe('Start of the bucket (UTC): a whole hour, or a whole day (or several) when the sale has gone on for more than 199 hours.'),
+        sold: z.number().int().describe('Tickets sold up to the end of the bucket, cumulative.'),
+        revenueCents: cents.describe('What those sales were paid up to the end of the bucket, cumulative; refunds are not taken off.'),
+      }),
+    )
+    .max(200)
+    .describe('Sales over time from the bookings\' confirmation times, oldest first; only buckets with sales (at most 200). A transfer is not a sale.'),
 });
 
 export const eventCancelledResponse = z.object({

@@ -369,7 +369,7 @@ const sales = html`<h1>Sales</h1>
   <p class="hint">Pages and search show a change within 60 seconds.</p>
 </form>
 <section class="panel" aria-labelledby="chart-heading">
-  <h2 id="chart-heading">Sold (solid) and held (dashed) while this page is open</h2>
+  <h2 id="chart-heading">Sold (solid) since the first sale, held (dashed) while this page is open</h2>
   <canvas id="sales-chart" class="chart" role="img" aria-label="Tickets sold over time"></canvas>
   <p class="hint">Updated every 5 seconds.</p>
 </section>`;

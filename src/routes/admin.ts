@@ -17,6 +17,7 @@ import { readScannedCode, type TicketClaims } from '../tickets/codes';
 import { eventIdOfBooking } from '../domain/booking';
 import type { TicketLock } from '../durable/TicketLock';
 import { refundFigures } from '../db/refunds';
+import { salesHistory } from '../db/sales-history';
 import { deliverNotificationsSoon } from '../notifications/deliver';
 import { seatNamesFallback, toBookingJson } from './bookings';
 
@@ -265,7 +266,7 @@ export const adminRoutes = new Hono<AppEnv>()
     const figures = await withDb(c.env, async (db) => {
       const [event] = await db.select({ currency: events.currency }).from(events).where(eq(events.id, eventId));
       if (!event) return null;
-      return { ...(await salesFigures(db, eventId)), refunds: await refundFigures(db, eventId), currency: event.currency };
+      return { ...(await salesFigures(db, eventId)), refunds: await refundFigures(db, eventId), history: await salesHistory(db, eventId), currency: event.currency };
     });
     if (!figures) throw notFound('event');
     const { held } = await c.env.TICKET_LOCK.getByName(eventId).holdCounts(eventId);
@@ -278,6 +279,7 @@ export const adminRoutes = new Hono<AppEnv>()
       refundedCents: figures.refunds.refundedCents,
       refundsPending: figures.refunds.refundsPending,
       currency: figures.currency,
+      history: figures.history,
     });
   })
   .post('/events/:eventId/cancel', async (c) => {

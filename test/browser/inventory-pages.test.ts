@@ -159,6 +159,11 @@ describe('inventory pages in a browser', () => {
     page.on('dialog', (dialog) => void dialog.accept());
 
     await logIn(page, LOCAL_ADMIN.email, LOCAL_ADMIN.password, `/organize/events/${eventId}`);
+    // The chart starts from the server's history of the sale (the booking made before the page
+    // was opened), not only from what the page sampled.
+    const chart = page.locator('#sales-chart');
+    await expect.poll(() => chart.getAttribute('data-history-points'), { timeout: 12_000 }).toBe('1');
+    expect(await chart.getAttribute('aria-label')).toMatch(/^Tickets sold since .+: now 1 sold and 0 held$/);
     await page.getByLabel('Booking number').fill(bought.body.bookingId);
     await page.getByLabel('Put its seats back on sale').check();
     await page.getByRole('button', { name: 'Refund this booking' }).click();

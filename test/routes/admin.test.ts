@@ -364,12 +364,18 @@ describe('organizer API', () => {
 
   /** Marks the event's first ticket sold in Postgres, as a confirmed booking would; returns its id. */
   async function sellFirstTicket(eventId: string): Promise<string> {
+    return sellTicket(eventId, 0, new Date());
+  }
+
+  /** The event's ticket at `position` (0-based) sold in Postgres by a booking confirmed at `confirmedAt`. */
+  async function sellTicket(eventId: string, position: number, confirmedAt: Date): Promise<string> {
     const buyer = await signUp();
     const bookingId = crypto.randomUUID();
     return withDb(env, async (db) => {
-      const [ticket] = (await db.execute(sql`select id, price_cents from tickets where event_id = ${eventId} order by position limit 1`)).rows as Array<{ id: string; price_cents: number }>;
+      const [ticket] = (await db.execute(sql`select id, price_cents from tickets where event_id = ${eventId} order by position offset ${position} limit 1`)).rows as Array<{ id: string; price_cents: number }>;
       await db.execute(sql`insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, confirmed_at)
-        values (${bookingId}, ${buyer.user.id}, ${eventId}, 'confirmed', ${ticket!.price_cents}, 'USD', 'test', now())`);
+        values (${bookingId}, ${buyer.user.id}, ${eventId}, 'confirmed', ${ticket!.price_cents}, 'USD', 'test', ${confirmedAt.toISOString()})`);
+      await db.execute(sql`insert into booking_tickets (booking_id, ticket_id, price_cents) values (${bookingId}, ${ticket!.id}, ${ticket!.price_cents})`);
       await db.execute(sql`update tickets set status = 'sold', booking_id = ${bookingId} where id = ${ticket!.id}`);
       return ticket!.id;
     });
@@ -380,7 +386,7 @@ describe('organizer API', () => {
       const event = await createEvent(admin);
       const response = await api(`/api/admin/events/${event.eventId}/sales`, { token: admin });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ sold: 0, held: 0, available: event.ticketCount, revenueCents: 0, refundedCents: 0, refundsPending: 0, currency: 'USD' });
+      expect(await response.json()).toEqual({ sold: 0, held: 0, available: event.ticketCount, revenueCents: 0, refundedCents: 0, refundsPending: 0, currency: 'USD', history: [] });
     });
 
     it('counts a sold ticket and its price as revenue', async () => {
@@ -389,7 +395,60 @@ describe('organizer API', () => {
       await sellFirstTicket(event.eventId);
       const response = await api(`/api/admin/events/${event.eventId}/sales`, { token: admin });
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ sold: 1, held: 0, available: event.ticketCount - 1, revenueCents: 4500, refundedCents: 0, refundsPending: 0, currency: 'USD' });
+      const body = (await response.json()) as { history: Array<{ at: string }> };
+      expect(body).toEqual({
+        sold: 1, held: 0, available: event.ticketCount - 1, revenueCents: 4500, refundedCents: 0, refundsPending: 0, currency: 'USD',
+        history: [{ at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:00:00\.000Z$/), sold: 1, revenueCents: 4500 }],
+      });
+    });
+
+    it('gives the sales over time: cumulative, one point per hour with sales', async () => {
+      const event = await createEvent(admin, { prices: { Floor: 4500, Balcony: 3000 } });
+      const hour = Date.UTC(2026, 10, 29, 14); // whole hours, so the buckets are known
+      await sellTicket(event.eventId, 0, new Date(hour + 10 * 60_000));
+      await sellTicket(event.eventId, 1, new Date(hour + 20 * 60_000)); // the same hour: one point
+      await sellTicket(event.eventId, 2, new Date(hour + 70 * 60_000)); // an hour later
+      const response = await api(`/api/admin/events/${event.eventId}/sales`, { token: admin });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { sold: number; history: unknown };
+      expect(body.sold).toBe(3);
+      expect(body.history).toEqual([
+        { at: new Date(hour).toISOString(), sold: 2, revenueCents: 9000 },
+        { at: new Date(hour + 3_600_000).toISOString(), sold: 3, revenueCents: 13_500 },
+      ]);
+    });
+
+    it('counts by the day, at most 200 points, when the sale has gone on for longer than 199 hours', async () => {
+      const event = await createEvent(admin, { prices: { Floor: 4500, Balcony: 3000 } });
+      const day = Date.UTC(2026, 9, 1);
+      // 250 days of sales, one a day (one hour into the day) and a last one on the last day: daily
+      // buckets would be 250 points, so they are two days wide.
+      for (const [i, offset] of [0, 1, 2, 249].entries()) await sellTicket(event.eventId, i, new Date(day + offset * 864e5 + 3_600_000));
+      const history = ((await (await api(`/api/admin/events/${event.eventId}/sales`, { token: admin })).json()) as { history: Array<{ at: string; sold: number }> }).history;
+      const width = 2 * 864e5;
+      const bucket = (offset: number) => new Date(Math.floor((day + offset * 864e5 + 3_600_000) / width) * width).toISOString();
+      expect(history.map((point) => point.at)).toEqual([...new Set([bucket(0), bucket(1), bucket(2), bucket(249)])]);
+      expect(history.at(-1)!.sold).toBe(4);
+      expect(history.length).toBeLessThanOrEqual(200);
+    });
+
+    it('does not count a transfer as a sale', async () => {
+      const event = await createEvent(admin, { prices: { Floor: 4500, Balcony: 3000 } });
+      const at = new Date(Date.UTC(2026, 10, 29, 9, 30));
+      const ticketId = await sellTicket(event.eventId, 0, at);
+      const recipient = await signUp();
+      await withDb(env, async (db) => {
+        const [original] = (await db.execute(sql`select booking_id from tickets where id = ${ticketId}`)).rows as Array<{ booking_id: string }>;
+        const given = crypto.randomUUID();
+        await db.execute(sql`update bookings set status = 'transferred' where id = ${original!.booking_id}`);
+        await db.execute(sql`update booking_tickets set released_at = now() where booking_id = ${original!.booking_id}`);
+        await db.execute(sql`insert into bookings (id, user_id, event_id, status, total_cents, currency, payment_provider, confirmed_at, transferred_from)
+          values (${given}, ${recipient.user.id}, ${event.eventId}, 'confirmed', 0, 'USD', 'transfer', now(), ${original!.booking_id})`);
+        await db.execute(sql`insert into booking_tickets (booking_id, ticket_id, price_cents) values (${given}, ${ticketId}, 0)`);
+        await db.execute(sql`update tickets set booking_id = ${given} where id = ${ticketId}`);
+      });
+      const history = ((await (await api(`/api/admin/events/${event.eventId}/sales`, { token: admin })).json()) as { history: unknown }).history;
+      expect(history).toEqual([{ at: new Date(Date.UTC(2026, 10, 29, 9)).toISOString(), sold: 1, revenueCents: 4500 }]);
     });
 
     it('answers 404 for an unknown event', async () => {

@@ -5,7 +5,7 @@
 import { refundTools } from './refunds';
 import { api, type SearchAnswer, type User } from './api';
 import { SeatCanvas } from './canvas';
-import { byId, el, loginUrl, money, say } from './format';
+import { byId, el, loginUrl, money, say, when } from './format';
 import { SeatModel, type SeatmapAnswer } from './seats';
 import { currentUser } from './session';
 
@@ -273,7 +273,11 @@ interface Sales {
   refundedCents?: number;
   refundsPending?: number;
   currency: string;
+  /** Cumulative sales by hour or day from the bookings' confirmation times (oldest first). */
+  history?: Array<{ at: string; sold: number; revenueCents: number }>;
 }
+
+type ChartPoint = { at: number; sold: number; held?: number };
 
 export async function salesPage(): Promise<void> {
   if (!(await requireOrganizer())) return;
@@ -283,6 +287,7 @@ export async function salesPage(): Promise<void> {
   });
   void editEvent(eventId);
   void refundTools(eventId, () => void load());
+  // Samples taken while the page is open, drawn after the server's history of the sale.
   const samples: Array<{ at: number; sold: number; held: number }> = [];
   const chart = byId<HTMLCanvasElement>('sales-chart');
   const load = async () => {
@@ -296,14 +301,18 @@ export async function salesPage(): Promise<void> {
     byId('sales-refunded').textContent = `${money(sales.refundedCents ?? 0, sales.currency)}${sales.refundsPending ? ` (${sales.refundsPending} still being paid back)` : ''}`;
     samples.push({ at: Date.now(), sold: sales.sold, held: sales.held });
     if (samples.length > 720) samples.shift();
-    drawChart(chart, samples, sales.sold + sales.held + sales.available);
-    chart.setAttribute('aria-label', `Tickets sold over the last ${Math.max(1, Math.round((Date.now() - samples[0]!.at) / 60000))} minutes: now ${sales.sold} sold and ${sales.held} held`);
+    const history: ChartPoint[] = (sales.history ?? []).map((point) => ({ at: Date.parse(point.at), sold: point.sold })).filter((point) => point.at < samples[0]!.at);
+    drawChart(chart, [...history, ...samples], sales.sold + sales.held + sales.available);
+    chart.dataset.historyPoints = String(history.length);
+    const since = history.length ? `since ${when(new Date(history[0]!.at).toISOString())}` : `over the last ${Math.max(1, Math.round((Date.now() - samples[0]!.at) / 60000))} minutes`;
+    chart.setAttribute('aria-label', `Tickets sold ${since}: now ${sales.sold} sold and ${sales.held} held`);
   };
   await load();
   setInterval(() => void load(), 5000);
 }
 
-function drawChart(canvas: HTMLCanvasElement, samples: Array<{ at: number; sold: number; held: number }>, capacity: number): void {
+/** Sold over the whole span (history, then live samples); held only where the page sampled it. */
+function drawChart(canvas: HTMLCanvasElement, samples: ChartPoint[], capacity: number): void {
   const ratio = window.devicePixelRatio || 1;
   const width = canvas.clientWidth || 600;
   const height = canvas.clientHeight || 220;
@@ -325,13 +334,16 @@ function drawChart(canvas: HTMLCanvasElement, samples: Array<{ at: number; sold:
   context.font = '12px system-ui, sans-serif';
   context.fillText(`${top} seats`, pad + 4, pad + 14);
   context.fillText('now', width - pad - 24, height - pad + 16);
+  if (span > 3_600_000) context.fillText(when(new Date(first).toISOString()), pad, height - pad + 16);
   const line = (key: 'sold' | 'held', colour: string, dash: number[]) => {
+    const points = samples.filter((sample) => sample[key] !== undefined);
+    if (!points.length) return;
     context.strokeStyle = colour;
     context.lineWidth = 2.5;
     context.setLineDash(dash);
     context.beginPath();
-    samples.forEach((sample, i) => (i ? context.lineTo(x(sample.at), y(sample[key])) : context.moveTo(x(sample.at), y(sample[key]))));
-    if (samples.length === 1) context.lineTo(width - pad, y(samples[0]![key]));
+    points.forEach((sample, i) => (i ? context.lineTo(x(sample.at), y(sample[key]!)) : context.moveTo(x(sample.at), y(sample[key]!))));
+    if (points.length === 1) context.lineTo(width - pad, y(points[0]![key]!));
     context.stroke();
     context.setLineDash([]);
   };
