@@ -108,6 +108,12 @@ export async function markEventRefundsOwed(db: Database, eventId: string): Promi
   });
 }
 
+/** The event's status as Postgres has it (null: no such event). */
+export async function eventStatus(db: Runner, eventId: string): Promise<string | null> {
+  const [row] = (await db.execute(sql`select status from events where id = ${eventId}`)).rows as Array<{ status: string }>;
+  return row?.status ?? null;
+}
+
 export interface OwedRefundRow {
   bookingId: string;
   amountCents: number;

@@ -104,6 +104,7 @@ export class TicketLock extends DurableObject<Bindings> {
       seatLog: this.seatLog,
       armAlarm: () => this.armAlarm(),
       cancelled: () => this.eventCancelled(),
+      learnCancelled: (now) => this.learnEventStatus('cancelled', now),
       seatsReturned: (now) => this.seatsReturned(now),
     });
     this.transfers = new TicketTransfers({ sql: this.sql, env, rows: this.rows, afterWrite: () => ctx.waitUntil(deliverNotificationsSoon(env)) });

@@ -4,6 +4,7 @@ import { withDb } from '../../src/db/client';
 import { eventCancelledMessage } from '../../src/notifications/messages';
 import { testPaymentRecord } from '../../src/payments/test-provider';
 import { REFUND_BATCH } from '../../src/durable/ticket-lock/organizer-refunds';
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { adminToken, api, createEvent, env, signUp, ticketIdsOf, waitFor } from '../helpers';
 import { buy, outbox, payOwedRefunds, refundsOfBooking, sales, scan, type Booking } from './refund-helpers';
 
@@ -136,6 +137,25 @@ describe('POST /api/admin/events/:eventId/cancel', () => {
     expect(await outbox(admin, 'event_cancelled', buyer.user.email)).toHaveLength(1);
     // POST …/cancel afterwards finds nothing more to refund.
     expect(await (await cancel(admin, eventId)).json()).toMatchObject({ refunds: { bookings: 0, amountCents: 0 } });
+  });
+
+  it('a sweep finishes a cancellation whose answer was lost: Postgres says cancelled, the TicketLock did not hear', async () => {
+    const { eventId } = await createEvent(admin);
+    const tickets = await ticketIdsOf(eventId);
+    const [buyer, late] = [await signUp(), await signUp()];
+    const booking = await buy(buyer.token, eventId, [tickets[0]!]);
+    // As if the cancel's event update committed and nothing after it happened (its sweep was set beforehand).
+    await withDb(env, (db) => db.execute(sql`update events set status = 'cancelled' where id = ${eventId}`));
+    await runInDurableObject(env.TICKET_LOCK.getByName(eventId), (_instance, state) => {
+      state.storage.sql.exec(`INSERT OR REPLACE INTO meta (key, value) VALUES ('refund_sweep_at', ?)`, String(Date.now() - 1));
+    });
+    await runDurableObjectAlarm(env.TICKET_LOCK.getByName(eventId));
+    await payOwedRefunds(admin, eventId);
+    expect(refundsOfBooking(booking.bookingId)).toEqual([expect.objectContaining({ amountCents: booking.totalCents })]);
+    expect(await (await api(`/api/bookings/${booking.bookingId}`, { token: buyer.token })).json()).toMatchObject({ status: 'refunded', refunded: true });
+    expect(await outbox(admin, 'event_cancelled', buyer.user.email)).toHaveLength(1);
+    const refused = await api(`/api/bookings/${eventId}`, { method: 'POST', token: late.token, json: { ticketIds: [tickets[1]!] } });
+    expect(refused.status).toBe(409);
   });
 
   it('answers 404 for an unknown event and 403 to a buyer, changing nothing', async () => {

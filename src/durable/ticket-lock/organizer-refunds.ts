@@ -12,7 +12,7 @@
 // Stripe by idempotency key), so a sweep cut short and run again never pays twice.
 import type { Bindings } from '../../env';
 import { withDb } from '../../db/client';
-import { owedRefunds, settleRefund, markEventRefundsOwed, type OwedRefundRow } from '../../db/refunds';
+import { eventStatus, owedRefunds, settleRefund, markEventRefundsOwed, type OwedRefundRow } from '../../db/refunds';
 import { paymentProviderFor } from '../../payments';
 import type { SeatLog } from './seat-log';
 
@@ -32,6 +32,8 @@ export interface OrganizerRefundDeps {
   armAlarm(): void;
   /** Whether the event is cancelled (as Postgres last told). */
   cancelled(): boolean;
+  /** Postgres says the event is cancelled and this object did not know (a cancel whose answer was lost). */
+  learnCancelled(now: number): void;
   /** Tickets came back on sale (the waiting list offers them). */
   seatsReturned(now: number): void;
 }
@@ -128,8 +130,19 @@ export class OrganizerRefunds {
     try {
       // One session for the batch: read, then pay and settle each (a failure is that booking's alone).
       await withDb(this.deps.env, async (db) => {
-        // A confirmation written after the cancellation (it was in flight) is refunded too.
-        if (this.deps.cancelled() && after === '') await markEventRefundsOwed(db, eventId);
+        if (after === '') {
+          // A pass starts from what Postgres says of the event: a cancel whose answer was lost (or
+          // that failed between the event and its refunds) is finished here, and a confirmation
+          // written after the cancellation (it was in flight) is refunded too.
+          const cancelled = this.deps.cancelled() || (await eventStatus(db, eventId)) === 'cancelled';
+          if (cancelled) {
+            await markEventRefundsOwed(db, eventId);
+            if (!this.deps.cancelled()) {
+              this.deps.learnCancelled(Date.now());
+              this.applyCancellation();
+            }
+          }
+        }
         batch = await owedRefunds(db, eventId, after, REFUND_BATCH);
         for (const owed of batch) {
           this.applyRefund(owed.bookingId, owed.seatsReleased, Date.now());
