@@ -421,8 +421,8 @@ describe('organizer API', () => {
     it('counts by the day, at most 200 points, when the sale has gone on for longer than 199 hours', async () => {
       const event = await createEvent(admin, { prices: { Floor: 4500, Balcony: 3000 } });
       const day = Date.UTC(2026, 9, 1);
-      // 250 days of sales, one a day (one hour into the day) and a last one on the last day: daily
-      // buckets would be 250 points, so they are two days wide.
+      // Sales on days 0, 1, 2 and 249 (one hour into each): 249 days apart, daily buckets could be
+      // 250 points, so they are two days wide.
       for (const [i, offset] of [0, 1, 2, 249].entries()) await sellTicket(event.eventId, i, new Date(day + offset * 864e5 + 3_600_000));
       const history = ((await (await api(`/api/admin/events/${event.eventId}/sales`, { token: admin })).json()) as { history: Array<{ at: string; sold: number }> }).history;
       const width = 2 * 864e5;
