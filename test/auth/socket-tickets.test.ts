@@ -51,8 +51,10 @@ describe('WebSocket tickets for the waiting room', () => {
   });
   afterAll(() => clock.uninstall());
 
-  it('refuses a session token in the URL', async () => {
+  it("refuses a session token in the URL that is not a live session's (API.md's ?token= takes live ones)", async () => {
     const buyer = await signUp();
+    await expectUnauthenticated(await connect(eventId, `token=${encodeURIComponent(`${buyer.token}x`)}`));
+    await api('/api/auth/logout', { method: 'POST', token: buyer.token });
     await expectUnauthenticated(await connect(eventId, `token=${encodeURIComponent(buyer.token)}`));
   });
 

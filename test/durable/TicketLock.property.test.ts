@@ -246,6 +246,9 @@ const sorted = (ids: Iterable<string>) => [...ids].sort();
 let runStartedAt = 0;
 
 async function hold(run: Run, cmd: Extract<Command, { kind: 'hold' }>): Promise<void> {
+  // A hold first ends the holds whose time is up, as the alarm would (their places go to the
+  // waiting list before anyone else): any hold, taken or refused.
+  for (const booking of run.bookings) if ((booking.status === 'pending' || booking.status === 'paying') && booking.expiresAt <= clock.now) endHold(run, booking, 'expired');
   const ticketIds = cmd.seats.map((i) => run.ticketIds[i]!);
   const taken = ticketIds.filter((id) => seatTaken(run, id));
   const owned = ticketsOwnedBy(run, cmd.buyer);

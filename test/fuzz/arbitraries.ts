@@ -205,7 +205,8 @@ export const malformedJson = fc.oneof(
     '{"a": undefined}',
     '[1, 2,]',
     '{"a": 1,}',
-    '\uFEFF{}',
+    // A byte-order mark is dropped by the Fetch standard's JSON decoding, so what follows it must be broken too.
+    '\uFEFF{"a": 1,}',
     'null',
     'true',
     '"just a string"',
