@@ -272,7 +272,7 @@ export const bookings = pgTable(
   (t) => [
     index('bookings_user_created_idx').on(t.userId, t.createdAt),
     index('bookings_event_idx').on(t.eventId),
-    index('bookings_refund_pending_idx').on(t.eventId).where(sql`${t.refundPendingCents} > 0`),
+    index('bookings_refund_pending_idx').on(t.eventId, t.id).where(sql`${t.refundPendingCents} > 0`),
   ],
 );
 
