@@ -32,7 +32,7 @@ const BUYERS = 4;
 const SEATS = 6;
 /** maxTicketsPerUser passed to holdSeats: low enough that `ticket_limit` happens. */
 const LIMIT = 4;
-/** PAYMENT_GRACE_MS of src/durable/TicketLock.ts (private there): how long a payment extends a hold. */
+/** PAYMENT_GRACE_MS of src/durable/ticket-lock/payments.ts (private there): how long a payment extends a hold. */
 const GRACE_MS = 2 * 60 * 1000;
 const EVENTS_PER_BATCH = 100;
 
@@ -149,7 +149,7 @@ function ticketsOwnedBy(run: Run, buyer: number): number {
 
 /**
  * Taking the seats of a hold that ended is a new hold: the buyer's other live holds and purchases
- * count toward the ticket limit (TicketLock's retakeRefusal). A live hold is never refused this way.
+ * count toward the ticket limit (the TicketLock's retakeRefusal, ticket-lock/payments.ts). A live hold is never refused this way.
  */
 function retakeBeyondLimit(run: Run, booking: ModelBooking): boolean {
   const live = (booking.status === 'pending' || booking.status === 'paying') && booking.expiresAt > clock.now;
