@@ -361,7 +361,8 @@ describe('the box office in a browser', () => {
     const cdp = await context.newCDPSession(page);
     const trace = async (run: () => Promise<unknown>): Promise<TraceEvent[]> => {
       const events: TraceEvent[] = [];
-      const collect = (data: { value: TraceEvent[] }) => events.push(...data.value);
+      // CDP types trace events as string maps; they carry numbers (ts, pid) too.
+      const collect = (data: { value: Array<Record<string, unknown>> }) => void events.push(...(data.value as unknown as TraceEvent[]));
       cdp.on('Tracing.dataCollected', collect);
       const complete = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve));
       await cdp.send('Tracing.start', {
