@@ -6,197 +6,395 @@
 // Runs the Worker on the Workers runtime directly (bench/lib/local-runtime.ts: Miniflare, a fresh
 // database, the local Neon proxy), so it can run beside `npm run dev` and the tests.
 //
-// Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1] [--quick]
+// The streams are held by client processes (bench/lib/seat-stream-client.ts, forked and run with
+// tsx), each with its share, so that one Node thread reading 10,000 sockets is not the tail. They
+// report each frame's arrival on a clock shared across processes; this process makes the holds.
+// Besides hold → frame, it measures where the time goes: per hold the FIRST arrival over all
+// watchers (the batch window, the relay's push, one read) and the spread from first to last (the
+// fan-out), overall, per relay (the X-Seat-Relay header says which served a stream) and per client
+// process; and the CPU time of workerd, the client processes and this one over the holds.
+//
+// Usage: npx tsx bench/seat-stream.ts [--holds 20] [--watchers 1] [--clients 4 | --clients 1,2,4] [--quick]
 //   (issue 9's target is at 10,000 watchers: `npm run bench` passes --watchers 10000; --quick: 5 holds)
+//   --clients: client processes (default 4 at 2,000 watchers or more, else 1); a list measures each
+//   in turn on the same runtime (a new event each), to tell whether the clients or the server limit the spread.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
 import { option } from './lib/options';
 import { closeOnSignal } from './lib/signals';
 import { readdirSync, readFileSync } from 'node:fs';
-import { quick, recordResult } from './lib/results';
+import { quick, recordResult, type Figure } from './lib/results';
+import { sharedNow, type ChildMessage, type ParentMessage } from './lib/seat-stream-client';
 
 const HOLDS = option('holds', quick() ? 5 : 20);
 const WATCHERS = option('watchers', 1);
 const TARGET_WATCHERS = 10_000;
 const TARGET_P99_MS = 250;
+const CLIENT_COUNTS = (() => {
+  const index = process.argv.indexOf('--clients');
+  if (index < 0) return [WATCHERS >= 2000 ? 4 : 1];
+  const counts = (process.argv[index + 1] ?? '').split(',').map(Number);
+  if (!counts.length || counts.some((count) => !Number.isInteger(count) || count < 1 || count > WATCHERS)) throw new Error('--clients must be positive integers (at most --watchers), comma-separated');
+  return counts;
+})();
+const CLIENT_SCRIPT = fileURLToPath(new URL('./lib/seat-stream-client.ts', import.meta.url));
 
-/** Resolves each `seats` frame's arrival time, in order. */
-class Watcher {
-  private buffer = '';
-  private readonly arrivals: Array<{ at: number; data: { changes: Array<{ id: string; status: string }> } }> = [];
-  private waiting: (() => void) | null = null;
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+const sortedCopy = (values: number[]) => [...values].sort((a, b) => a - b);
+const median = (values: number[]) => percentile(sortedCopy(values), 50);
+const round1 = (value: number) => Math.round(value * 10) / 10;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
 
-  constructor(body: ReadableStream<Uint8Array>) {
-    // Ends with an AbortError when the bench closes the stream.
-    this.pump(body).catch(() => {});
+// Streams are opened OPEN_AT_ONCE at a time per client process. A frame's time is taken when its
+// chunk arrives, before parsing; a client with thousands of sockets still queues them on its one
+// thread, which is why there are several (the tail counts that queueing against the target).
+const OPEN_AT_ONCE = 200;
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  ppid: number;
+  /** utime + stime, in clock ticks */
+  cpuTicks: number;
+}
+
+function procStat(pid: number | string): ProcStat | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
+  } catch {
+    return null;
   }
+  const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
+  if (!rest) return null;
+  const fields = rest.split(' '); // fields[0] is the state (field 3 of stat)
+  return { pid: Number(pid), comm: comm!, ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+}
 
-  // Declared first: a field declared after `ready` would be defined as undefined after ready's initializer set it.
-  private markReady: () => void = () => {};
-  /** Resolved by the first snapshot: the stream is open and served. */
-  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
-
-  private async pump(body: ReadableStream<Uint8Array>): Promise<void> {
-    const decoder = new TextDecoder();
-    for await (const chunk of body) {
-      const at = performance.now();
-      this.buffer += decoder.decode(chunk, { stream: true });
-      let end: number;
-      while ((end = this.buffer.indexOf('\n\n')) >= 0) {
-        const block = this.buffer.slice(0, end);
-        this.buffer = this.buffer.slice(end + 2);
-        if (/^event: snapshot$/m.test(block)) this.markReady();
-        if (!/^event: seats$/m.test(block)) continue;
-        const data = /^data: (.*)$/m.exec(block)![1]!;
-        this.arrivals.push({ at, data: JSON.parse(data) });
-        this.waiting?.();
-      }
-    }
-  }
-
-  async nextSeats(timeoutMs = 5000): Promise<{ at: number; data: { changes: Array<{ id: string; status: string }> } }> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.arrivals.length) {
-      if (Date.now() > deadline) throw new Error('no seats frame within 5 s');
-      await new Promise<void>((resolve) => {
-        this.waiting = resolve;
-        setTimeout(resolve, 50);
-      });
-    }
-    return this.arrivals.shift()!;
+/** The workerd processes Miniflare started (children of this process). */
+function workerdPids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map((pid) => procStat(pid))
+      .filter((stat): stat is ProcStat => stat?.comm === 'workerd' && stat.ppid === process.pid)
+      .map((stat) => stat.pid);
+  } catch {
+    return [];
   }
 }
 
-const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-
-// At 10,000 watchers (issue 9: the stream fans out through the event's SeatRelay objects) this one
-// process holds 10,000 sockets and workerd as many: both under the 20,000 open files allowed here.
-// Streams are opened OPEN_AT_ONCE at a time; a frame's time is taken when its chunk arrives, before
-// parsing, but with this many sockets one Node thread also queues them, so the tail includes the
-// client's own turn to read (counted against the target, not subtracted).
-const OPEN_AT_ONCE = 200;
-
-/** Resident memory of the workerd processes Miniflare started (children of this process), in bytes; null where /proc is missing. */
+/** Resident memory of the workerd processes, in bytes; null where /proc is missing. */
 function workerdRss(): number | null {
   try {
     let total = 0;
-    for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
-      } catch {
-        continue;
-      }
-      const [, comm, rest] = /^\d+ \((.*)\) (.*)$/.exec(stat) ?? [];
-      if (comm !== 'workerd' || Number(rest!.split(' ')[1]) !== process.pid) continue;
-      total += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
-    }
+    for (const pid of workerdPids()) total += Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
     return total || null;
   } catch {
     return null;
   }
 }
 
-async function openWatchers(url: string, count: number, controllers: AbortController[]): Promise<Watcher[]> {
-  const watchers: Watcher[] = [];
-  for (let start = 0; start < count; start += OPEN_AT_ONCE) {
-    const batch = await Promise.all(
-      Array.from({ length: Math.min(OPEN_AT_ONCE, count - start) }, async () => {
-        const controller = new AbortController();
-        controllers.push(controller);
-        const response = await fetch(url, { signal: controller.signal });
-        if (response.status !== 200 || !response.body) throw new Error(`stream ${watchers.length}: ${response.status} ${await response.text()}`);
-        const watcher = new Watcher(response.body);
-        await watcher.ready;
-        return watcher;
-      }),
-    );
-    watchers.push(...batch);
-  }
-  return watchers;
+/** The clock ticks a second of /proc/<pid>/stat (sysconf(_SC_CLK_TCK): 100 on Linux). */
+const CLOCK_TICKS = 100;
+
+/** CPU seconds (user + system) of the workerd processes, the client processes and this one, so far. */
+function cpuSeconds(clients: ClientProcess[]): { workerd: number; clients: number; bench: number } | null {
+  const sum = (pids: number[]) => pids.reduce((total, pid) => total + (procStat(pid)?.cpuTicks ?? 0), 0) / CLOCK_TICKS;
+  const workerd = workerdPids();
+  if (!workerd.length) return null;
+  const own = process.cpuUsage();
+  return { workerd: sum(workerd), clients: sum(clients.map((client) => client.child.pid!)), bench: (own.user + own.system) / 1e6 };
 }
 
-function reportFanOut(afterAnswer: number[], rss: { before: number | null; after: number | null }): void {
-  const sorted = [...afterAnswer].sort((a, b) => a - b);
-  console.log(`hold answered → watcher frame over ${sorted.length} frames (${WATCHERS} watchers): p50 ${percentile(sorted, 50).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`);
-  if (rss.before !== null && rss.after !== null) {
-    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
-    console.log(`workerd resident memory: ${mb(rss.before)} MB before the streams, ${mb(rss.after)} MB with them open: ${((rss.after - rss.before) / WATCHERS / 1024).toFixed(1)} KB a watcher`);
+interface Frame {
+  times: number[];
+  relays: number[];
+  statuses: string[];
+}
+
+/** One forked client process and the frames it reported. */
+class ClientProcess {
+  readonly child: ChildProcess;
+  private readonly frames = new Map<number, Frame>();
+  private waiting: (() => void) | null = null;
+  private failure: Error | null = null;
+  private opened: ((relays: number[]) => void) | null = null;
+
+  constructor() {
+    this.child = fork(CLIENT_SCRIPT, [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: ChildMessage) => {
+      if (message.type === 'opened') this.opened?.(message.relays);
+      else if (message.type === 'frame') this.frames.set(message.index, message);
+      else this.failure = new Error(`client process: ${message.message}`);
+      this.waiting?.();
+    });
+    this.child.on('exit', (code) => {
+      if (!this.closing) this.failure ??= new Error(`client process exited (${code})`);
+      this.waiting?.();
+    });
+  }
+
+  private closing = false;
+
+  private post(message: ParentMessage): void {
+    this.child.send(message);
+  }
+
+  open(url: string, count: number): Promise<number[]> {
+    return new Promise<number[]>((resolve, reject) => {
+      this.opened = resolve;
+      this.waiting = () => this.failure && reject(this.failure);
+      this.post({ type: 'open', url, count, openAtOnce: OPEN_AT_ONCE });
+    });
+  }
+
+  /** The index-th seats frame at every stream of this process. */
+  async frame(index: number, timeoutMs = 10_000): Promise<Frame> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const frame = this.frames.get(index);
+      if (frame) {
+        this.frames.delete(index);
+        return frame;
+      }
+      if (Date.now() > deadline) throw new Error(`no seats frame ${index} at every stream within ${timeoutMs / 1000} s`);
+      await new Promise<void>((resolve) => {
+        this.waiting = resolve;
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  close(): Promise<void> {
+    this.closing = true;
+    if (this.child.exitCode !== null || !this.child.connected) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.post({ type: 'close' });
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+    return exited.finally(() => clearTimeout(timer));
   }
 }
 
-async function measure(base: string): Promise<void> {
-  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
-  const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: 'Bench Band' } });
+/** Per hold: when the first and the last watcher of a group had the frame, after the hold was answered. */
+interface Span {
+  first: number;
+  spread: number;
+}
+
+function span(times: number[], answered: number): Span {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const time of times) {
+    if (time < min) min = time;
+    if (time > max) max = time;
+  }
+  return { first: min - answered, spread: max - min };
+}
+
+interface Round {
+  clients: number;
+  afterAnswer: number[];
+  afterRequest: number[];
+  roundTrips: number[];
+  /** Per hold, over every watcher. */
+  spans: Span[];
+  /** Per relay, per hold. */
+  relaySpans: Map<number, Span[]>;
+  /** Watchers each relay served. */
+  relayWatchers: Map<number, number>;
+  /** Per client process, per hold. */
+  clientSpans: Span[][];
+  openSeconds: number;
+  holdSeconds: number;
+  cpu: { workerd: number; clients: number; bench: number } | null;
+  rss: { before: number | null; after: number | null };
+}
+
+async function setUpEvent(base: string, admin: string, n: number): Promise<{ eventId: string; seat: string }> {
+  const performer = await call<{ performer: { id: string } }>(base, '/api/admin/performers', { method: 'POST', token: admin, json: { name: `Bench Band ${n}` } });
   const venue = await call<{ venue: { id: string } }>(base, '/api/admin/venues', {
     method: 'POST',
     token: admin,
-    json: { name: 'Bench Hall', city: 'Springfield', sections: [{ name: 'Floor', rows: 2, seatsPerRow: 10 }] },
+    json: { name: `Bench Hall ${n}`, city: 'Springfield', sections: [{ name: 'Floor', rows: 2, seatsPerRow: 10 }] },
   });
   const event = await call<{ event: { id: string } }>(base, '/api/admin/events', {
     method: 'POST',
     token: admin,
-    json: { name: 'Bench Night', performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 30 * 86400_000).toISOString(), status: 'published', prices: { Floor: 5000 } },
+    json: { name: `Bench Night ${n}`, performerId: performer.body.performer.id, venueId: venue.body.venue.id, startsAt: new Date(Date.now() + 30 * 86400_000).toISOString(), status: 'published', prices: { Floor: 5000 } },
   });
   if (event.status !== 201) throw new Error(`event creation failed: ${event.status} ${JSON.stringify(event.body)}`);
   const eventId = event.body.event.id;
-  const buyer = (await call<{ token: string }>(base, '/api/auth/signup', { method: 'POST', json: { email: `bench-${Date.now()}@example.com`, password: 'correct-horse-battery', name: 'Bench Buyer' } })).body.token;
   const view = await call<{ tickets: Array<{ id: string }> }>(base, `/api/events/${eventId}`);
-  const seat = view.body.tickets[0]!.id;
+  return { eventId, seat: view.body.tickets[0]!.id };
+}
 
-  const controllers: AbortController[] = [];
-  const rssBefore = workerdRss();
-  const opening = performance.now();
-  const watchers = await openWatchers(`${base}/api/events/${eventId}/seats/stream`, WATCHERS, controllers);
-  const rssAfter = workerdRss();
-  console.log(`${WATCHERS} streams open, each with its snapshot, in ${((performance.now() - opening) / 1000).toFixed(1)} s`);
+async function measureRound(base: string, admin: string, buyer: string, clientCount: number): Promise<Round> {
+  const { eventId, seat } = await setUpEvent(base, admin, clientCount);
+  const clients = Array.from({ length: clientCount }, () => new ClientProcess());
+  try {
+    const rssBefore = workerdRss();
+    const opening = performance.now();
+    const shares = clients.map((_, k) => Math.floor(WATCHERS / clientCount) + (k < WATCHERS % clientCount ? 1 : 0));
+    const relaysByClient = await Promise.all(clients.map((client, k) => client.open(`${base}/api/events/${eventId}/seats/stream`, shares[k]!)));
+    const openSeconds = (performance.now() - opening) / 1000;
+    const rssAfter = workerdRss();
+    const relayWatchers = new Map<number, number>();
+    for (const relay of relaysByClient.flat()) relayWatchers.set(relay, (relayWatchers.get(relay) ?? 0) + 1);
+    console.log(`[${clientCount} client process${clientCount > 1 ? 'es' : ''}] ${WATCHERS} streams open, each with its snapshot, in ${openSeconds.toFixed(1)} s; per relay: ${[...relayWatchers].sort(([a], [b]) => a - b).map(([relay, count]) => `${relay}: ${count}`).join(', ')}`);
 
-  const afterAnswer: number[] = [];
-  const afterRequest: number[] = [];
-  const roundTrips: number[] = [];
-  for (let i = -3; i < HOLDS; i += 1) {
-    const sent = performance.now();
-    const held = await call<{ bookingId: string }>(base, `/api/bookings/${eventId}`, { method: 'POST', token: buyer, json: { ticketIds: [seat] } });
-    const answered = performance.now();
-    if (held.status !== 201) throw new Error(`hold failed: ${held.status} ${JSON.stringify(held.body)}`);
-    for (const watcher of watchers) {
-      const frame = await watcher.nextSeats();
-      if (frame.data.changes[0]?.status !== 'reserved') throw new Error(`unexpected frame ${JSON.stringify(frame.data)}`);
-      if (i >= 0) {
-        afterAnswer.push(frame.at - answered);
-        afterRequest.push(frame.at - sent);
-        roundTrips.push(answered - sent);
+    const round: Round = {
+      clients: clientCount,
+      afterAnswer: [],
+      afterRequest: [],
+      roundTrips: [],
+      spans: [],
+      relaySpans: new Map(),
+      relayWatchers,
+      clientSpans: clients.map(() => []),
+      openSeconds,
+      holdSeconds: 0,
+      cpu: null,
+      rss: { before: rssBefore, after: rssAfter },
+    };
+    let frameIndex = 0;
+    const frames = async (expected: string): Promise<Frame[]> => {
+      const index = frameIndex++;
+      const all = await Promise.all(clients.map((client) => client.frame(index)));
+      const wrong = all.flatMap((frame) => frame.statuses).filter((status) => status !== expected).length;
+      if (wrong) throw new Error(`${wrong} watcher(s) got a frame whose change is not '${expected}'`);
+      return all;
+    };
+    let cpuStart = null as ReturnType<typeof cpuSeconds>;
+    let holdsStart = 0;
+    for (let i = -3; i < HOLDS; i += 1) {
+      if (i === 0) {
+        cpuStart = cpuSeconds(clients);
+        holdsStart = performance.now();
       }
+      const sent = sharedNow();
+      const held = await call<{ bookingId: string }>(base, `/api/bookings/${eventId}`, { method: 'POST', token: buyer, json: { ticketIds: [seat] } });
+      const answered = sharedNow();
+      if (held.status !== 201) throw new Error(`hold failed: ${held.status} ${JSON.stringify(held.body)}`);
+      const reserved = await frames('reserved');
+      if (i >= 0) {
+        const everyTime: number[] = [];
+        const byRelay = new Map<number, number[]>();
+        reserved.forEach((frame, k) => {
+          round.clientSpans[k]!.push(span(frame.times, answered));
+          frame.times.forEach((time, w) => {
+            everyTime.push(time);
+            round.afterAnswer.push(time - answered);
+            round.afterRequest.push(time - sent);
+            const relay = frame.relays[w]!;
+            const list = byRelay.get(relay);
+            if (list) list.push(time);
+            else byRelay.set(relay, [time]);
+          });
+        });
+        round.roundTrips.push(answered - sent);
+        round.spans.push(span(everyTime, answered));
+        for (const [relay, times] of byRelay) {
+          const list = round.relaySpans.get(relay) ?? [];
+          list.push(span(times, answered));
+          round.relaySpans.set(relay, list);
+        }
+      }
+      await call(base, `/api/bookings/${held.body.bookingId}`, { method: 'DELETE', token: buyer });
+      await frames('available');
     }
-    await call(base, `/api/bookings/${held.body.bookingId}`, { method: 'DELETE', token: buyer });
-    for (const watcher of watchers) await watcher.nextSeats();
+    round.holdSeconds = (performance.now() - holdsStart) / 1000;
+    const cpuEnd = cpuSeconds(clients);
+    if (cpuStart && cpuEnd) round.cpu = { workerd: cpuEnd.workerd - cpuStart.workerd, clients: cpuEnd.clients - cpuStart.clients, bench: cpuEnd.bench - cpuStart.bench };
+    return round;
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
   }
-  for (const controller of controllers) controller.abort();
-  reportFanOut(afterAnswer, { before: rssBefore, after: rssAfter });
+}
 
-  for (const [label, values] of [['hold answered → frame', afterAnswer], ['hold sent → frame', afterRequest], ['hold round trip', roundTrips]] as const) {
-    const sorted = [...values].sort((a, b) => a - b);
+function report(round: Round): Figure[] {
+  const tag = `${round.clients} client process${round.clients > 1 ? 'es' : ''}`;
+  const sorted = sortedCopy(round.afterAnswer);
+  const p50 = percentile(sorted, 50);
+  const p99 = percentile(sorted, 99);
+  const firsts = round.spans.map((s) => s.first);
+  const spreads = round.spans.map((s) => s.spread);
+  console.log(`[${tag}] hold answered → watcher frame over ${sorted.length} frames (${WATCHERS} watchers): p50 ${ms(p50)}, p99 ${ms(p99)}, max ${ms(sorted.at(-1)!)}`);
+  console.log(`[${tag}] per hold, first watcher's frame after the answer (batch window + relay push + one read): median ${ms(median(firsts))}, min ${ms(Math.min(...firsts))}, max ${ms(Math.max(...firsts))}`);
+  console.log(`[${tag}] per hold, first → last watcher (the fan-out): median ${ms(median(spreads))}, min ${ms(Math.min(...spreads))}, max ${ms(Math.max(...spreads))}`);
+  const relayLines = [...round.relaySpans].sort(([a], [b]) => a - b);
+  for (const [relay, spans] of relayLines) {
     console.log(
-      `${label.padEnd(22)} ${HOLDS} holds × ${WATCHERS} watcher(s): median ${percentile(sorted, 50).toFixed(1)} ms, p90 ${percentile(sorted, 90).toFixed(1)} ms, min ${sorted[0]!.toFixed(1)} ms, max ${sorted.at(-1)!.toFixed(1)} ms`,
+      `[${tag}]   relay ${relay} (${round.relayWatchers.get(relay)} watchers): first after the answer median ${ms(median(spans.map((s) => s.first)))}, first → last median ${ms(median(spans.map((s) => s.spread)))}, max ${ms(Math.max(...spans.map((s) => s.spread)))}`,
     );
   }
-  const median = (values: number[]) => percentile([...values].sort((a, b) => a - b), 50);
-  console.log(`a watcher sees a hold ${(median(afterRequest) / median(roundTrips)).toFixed(1)}× the hold's own round trip after it was sent (the batch window is 100 ms)`);
-  const p99 = percentile([...afterAnswer].sort((a, b) => a - b), 99);
-  console.log(`hold answered → frame p99 over ${afterAnswer.length} frames: ${p99.toFixed(1)} ms (target ≤ ${TARGET_P99_MS} ms at ${TARGET_WATCHERS.toLocaleString('en')} watchers)`);
+  round.clientSpans.forEach((spans, k) => {
+    console.log(`[${tag}]   client ${k}: first after the answer median ${ms(median(spans.map((s) => s.first)))}, first → last median ${ms(median(spans.map((s) => s.spread)))}`);
+  });
+  const relayMedianSpread = median(relayLines.map(([, spans]) => median(spans.map((s) => s.spread))));
+  const clientMedianSpread = median(round.clientSpans.map((spans) => median(spans.map((s) => s.spread))));
+  if (round.cpu) {
+    const wall = round.holdSeconds;
+    const share = (seconds: number) => `${seconds.toFixed(2)} s (${((seconds / wall) * 100).toFixed(0)}% of one core)`;
+    console.log(`[${tag}] CPU over the ${HOLDS} holds (${wall.toFixed(1)} s): workerd ${share(round.cpu.workerd)}, client processes ${share(round.cpu.clients)}, this process ${share(round.cpu.bench)}`);
+  }
+  if (round.rss.before !== null && round.rss.after !== null) {
+    const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
+    console.log(`[${tag}] workerd resident memory: ${mb(round.rss.before)} MB before the streams, ${mb(round.rss.after)} MB with them open: ${((round.rss.after - round.rss.before) / WATCHERS / 1024).toFixed(1)} KB a watcher`);
+  }
+  for (const [label, values] of [['hold answered → frame', round.afterAnswer], ['hold sent → frame', round.afterRequest], ['hold round trip', round.roundTrips]] as const) {
+    const s = sortedCopy(values);
+    console.log(`[${tag}] ${label.padEnd(22)} ${HOLDS} holds × ${WATCHERS} watcher(s): median ${ms(percentile(s, 50))}, p90 ${ms(percentile(s, 90))}, min ${ms(s[0]!)}, max ${ms(s.at(-1)!)}`);
+  }
   const atTarget = WATCHERS >= TARGET_WATCHERS;
+  const suffix = ` (${WATCHERS.toLocaleString('en')} watchers, ${tag})`;
+  const figures: Figure[] = [
+    {
+      label: `hold answered → watcher frame, p99${suffix}`,
+      value: round1(p99),
+      unit: 'ms',
+      target: atTarget ? `≤ ${TARGET_P99_MS} ms` : `≤ ${TARGET_P99_MS} ms at ${TARGET_WATCHERS.toLocaleString('en')} watchers (not measured here)`,
+      ...(atTarget ? { met: p99 <= TARGET_P99_MS } : {}),
+    },
+    { label: `hold answered → watcher frame, median${suffix}`, value: round1(p50), unit: 'ms' },
+    { label: `first watcher's frame after the answer, median over holds (batch window + relay push + read)${suffix}`, value: round1(median(firsts)), unit: 'ms', min: round1(Math.min(...firsts)), max: round1(Math.max(...firsts)), rounds: firsts.length },
+    { label: `first → last watcher's frame (the fan-out), median over holds${suffix}`, value: round1(median(spreads)), unit: 'ms', min: round1(Math.min(...spreads)), max: round1(Math.max(...spreads)), rounds: spreads.length },
+    { label: `first → last within one relay, median of the relays' medians${suffix}`, value: round1(relayMedianSpread), unit: 'ms' },
+    { label: `first → last within one client process, median of the processes' medians${suffix}`, value: round1(clientMedianSpread), unit: 'ms' },
+    { label: `hold round trip, median${suffix}`, value: round1(median(round.roundTrips)), unit: 'ms' },
+  ];
+  if (round.cpu) {
+    figures.push(
+      { label: `workerd CPU over the holds, share of one core${suffix}`, value: Math.round((round.cpu.workerd / round.holdSeconds) * 100), unit: '%' },
+      { label: `client processes' CPU over the holds, share of one core${suffix}`, value: Math.round((round.cpu.clients / round.holdSeconds) * 100), unit: '%' },
+    );
+  }
+  return figures;
+}
+
+async function measure(base: string): Promise<void> {
+  const admin = (await call<{ token: string }>(base, '/api/auth/login', { method: 'POST', json: LOCAL_ADMIN })).body.token;
+  const buyer = (await call<{ token: string }>(base, '/api/auth/signup', { method: 'POST', json: { email: `bench-${Date.now()}@example.com`, password: 'correct-horse-battery', name: 'Bench Buyer' } })).body.token;
+  const rounds: Round[] = [];
+  const figures: Figure[] = [];
+  for (const clientCount of CLIENT_COUNTS) {
+    const round = await measureRound(base, admin, buyer, clientCount);
+    rounds.push(round);
+    figures.push(...report(round));
+  }
+  if (rounds.length > 1) {
+    console.log('fan-out (first → last watcher, median over holds) by client processes:');
+    for (const round of rounds) {
+      console.log(`  ${round.clients}: ${ms(median(round.spans.map((s) => s.spread)))} (p99 ${ms(percentile(sortedCopy(round.afterAnswer), 99))}, first ${ms(median(round.spans.map((s) => s.first)))})`);
+    }
+  }
+  const main = rounds.at(-1)!;
+  console.log(`a watcher sees a hold ${(median(main.afterRequest) / median(main.roundTrips)).toFixed(1)}× the hold's own round trip after it was sent (the batch window is 100 ms)`);
   recordResult('seat-stream', {
-    options: { holds: HOLDS, watchers: WATCHERS },
-    figures: [
-      {
-        label: `hold answered → watcher frame, p99 (${WATCHERS.toLocaleString('en')} watchers, ${afterAnswer.length} frames)`,
-        value: Math.round(p99 * 10) / 10,
-        unit: 'ms',
-        target: atTarget ? `≤ ${TARGET_P99_MS} ms` : `≤ ${TARGET_P99_MS} ms at ${TARGET_WATCHERS.toLocaleString('en')} watchers (not measured here)`,
-        ...(atTarget ? { met: p99 <= TARGET_P99_MS } : {}),
-      },
-      { label: 'hold answered → watcher frame, median', value: Math.round(median(afterAnswer) * 10) / 10, unit: 'ms' },
-      { label: 'hold round trip, median', value: Math.round(median(roundTrips) * 10) / 10, unit: 'ms' },
-    ],
+    options: { holds: HOLDS, watchers: WATCHERS, clients: CLIENT_COUNTS.join(',') },
+    figures,
     checks: [{ label: 'every hold reached every watcher', value: 0, expected: 0, ok: true }],
   });
 }

@@ -27,8 +27,10 @@ export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
   // a full relay sends the request to the next, so 503 means every relay is full.
   const first = Math.floor(Math.random() * RELAYS_PER_EVENT);
   let stream: ReadableStream<Uint8Array> | null = null;
+  let relay = first;
   for (let i = 0; i < RELAYS_PER_EVENT && !stream; i += 1) {
-    stream = await c.env.SEAT_RELAY.getByName(seatRelayName(eventId, (first + i) % RELAYS_PER_EVENT)).openSeatStream(eventId, lastEventId, format ?? 'full');
+    relay = (first + i) % RELAYS_PER_EVENT;
+    stream = await c.env.SEAT_RELAY.getByName(seatRelayName(eventId, relay)).openSeatStream(eventId, lastEventId, format ?? 'full');
   }
   if (!stream) {
     throw new ApiError(503, 'unavailable', 'Too many people are watching this seat map live; retry shortly, or reload the event page (its seat status is at most 2 seconds old).', undefined, { 'Retry-After': '10' });
@@ -38,6 +40,8 @@ export const seatRoutes = new Hono<AppEnv>().get('/stream', async (c) => {
       'Content-Type': 'text/event-stream; charset=utf-8',
       'Cache-Control': 'no-cache, no-transform',
       'X-Accel-Buffering': 'no',
+      // Which of the event's relays serves this stream (bench/seat-stream.ts times the fan-out per relay).
+      'X-Seat-Relay': String(relay),
     },
   });
 });
