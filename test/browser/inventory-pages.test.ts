@@ -94,7 +94,7 @@ describe('inventory pages in a browser', () => {
     await page.goto(`${runtime.base}/my/tickets`);
     const offer = page.getByRole('link', { name: 'Pay for the offered places' });
     await offer.waitFor();
-    expect(await page.locator('.waitlist-entry.offered').textContent()).toContain('1 place are held for you until');
+    expect(await page.locator('.waitlist-entry.offered').textContent()).toContain('1 place is held for you until');
     await shot(page, 'waitlist-offer');
     await offer.click();
     await page.waitForURL(/\/checkout\//);

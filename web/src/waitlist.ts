@@ -23,7 +23,7 @@ export function entryText(entry: WaitlistEntry): string {
     case 'waiting':
       return `Waiting for ${what}: number ${entry.position} in line.`;
     case 'offered':
-      return `${what[0]!.toUpperCase()}${what.slice(1)} are held for you until ${when(entry.offer!.expiresAt)}. Pay before then to keep them.`;
+      return `${what[0]!.toUpperCase()}${what.slice(1)} ${entry.quantity === 1 ? 'is' : 'are'} held for you until ${when(entry.offer!.expiresAt)}. Pay before then to keep ${entry.quantity === 1 ? 'it' : 'them'}.`;
     case 'accepted':
       return `You took the ${what} offered to you.`;
     case 'expired':
