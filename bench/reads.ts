@@ -1,7 +1,9 @@
 // The read path at the runtime's ceiling? Requests per second, with the same connections and side
 // by side in alternating rounds, of: a trivial route of the same Worker (an unknown path: the
 // middleware, the router and the error shape, nothing else), the cached view of a 200-seat event,
-// and at 80,000 seats the seat map, the availability and the full view. Targets (issue 9): the
+// and at 80,000 seats the seat map, the availability and the full view; and, as controls for what
+// the bytes of a body cost on this path, the pages' stylesheet and script (served from memory, no
+// work but their bytes). Targets (issue 9): the
 // cached 200-seat view and the availability at 80k ≥ 0.8 × the trivial route.
 //
 // Runs the Worker on the Workers runtime directly (scripts/lib/local-runtime.ts: Miniflare, a fresh
@@ -36,9 +38,10 @@ async function createEvent(base: string, admin: string, label: string, sections:
 }
 
 /** Requests/s of one path with CONNECTIONS callers for SECONDS, with latency percentiles and bytes per answer. */
-async function run(url: string, expect: number): Promise<{ perSecond: number; p50: number; p99: number; bytes: number }> {
+async function run(url: string, expect: number): Promise<{ perSecond: number; p50: number; p99: number; bytes: number; encoding: string }> {
   const latencies: number[] = [];
   let bytes = 0;
+  let encoding = 'identity';
   const deadline = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: CONNECTIONS }, async () => {
@@ -48,13 +51,14 @@ async function run(url: string, expect: number): Promise<{ perSecond: number; p5
         const body = await response.arrayBuffer();
         if (response.status !== expect) throw new Error(`${url}: answered ${response.status}, expected ${expect}`);
         bytes = body.byteLength;
+        encoding = response.headers.get('content-encoding') ?? 'identity';
         latencies.push(performance.now() - sent);
       }
     }),
   );
   latencies.sort((a, b) => a - b);
   const at = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((latencies.length * p) / 100))]!;
-  return { perSecond: latencies.length / SECONDS, p50: at(50), p99: at(99), bytes };
+  return { perSecond: latencies.length / SECONDS, p50: at(50), p99: at(99), bytes, encoding };
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -64,8 +68,16 @@ async function measure(base: string): Promise<void> {
   console.log('creating a 200-seat and an 80,000-seat event …');
   const club = await createEvent(base, admin, '200 seats', [{ name: 'Floor', rows: 10, seatsPerRow: 20 }]);
   const stadium = await createEvent(base, admin, '80,000 seats', Array.from({ length: 40 }, (_, i) => ({ name: `Section ${i + 1}`, rows: 40, seatsPerRow: 50 })));
+  // Controls for what a body's size costs on this path (Miniflare's HTTP proxy, Node's fetch): the
+  // pages' stylesheet and script, served from the Worker's memory with no work but their bytes.
+  const home = await (await fetch(`${base}/`)).text();
+  const asset = (ext: string) => home.match(new RegExp(`/assets/app\\.[0-9a-f]+\\.${ext}`))?.[0];
+  const [css, js] = [asset('css'), asset('js')];
+  if (!css || !js) throw new Error('the home page names no /assets/app.<hash>.css|js');
   const paths: Array<[label: string, path: string, status: number]> = [
     ['trivial route (404)', '/api/no-such-route', 404],
+    ['static CSS (control)', css, 200],
+    ['static JS (control)', js, 200],
     ['view, 200 seats', `/api/events/${club}`, 200],
     ['seat map, 80k seats', `/api/events/${stadium}/seatmap`, 200],
     ['availability, 80k', `/api/events/${stadium}/availability`, 200],
@@ -77,12 +89,12 @@ async function measure(base: string): Promise<void> {
     await warm.arrayBuffer();
     if (warm.status !== status) throw new Error(`${path}: ${warm.status}`);
   }
-  const results = new Map(paths.map(([label]) => [label, [] as Array<{ perSecond: number; p50: number; p99: number; bytes: number }>]));
+  const results = new Map(paths.map(([label]) => [label, [] as Array<{ perSecond: number; p50: number; p99: number; bytes: number; encoding: string }>]));
   for (let round = 1; round <= ROUNDS; round += 1) {
     for (const [label, path, status] of paths) {
       const measured = await run(`${base}${path}`, status);
       results.get(label)!.push(measured);
-      console.log(`round ${round}/${ROUNDS} ${label.padEnd(22)} ${measured.perSecond.toFixed(0).padStart(6)}/s  p50 ${measured.p50.toFixed(1)} ms  p99 ${measured.p99.toFixed(1)} ms  ${measured.bytes} bytes`);
+      console.log(`round ${round}/${ROUNDS} ${label.padEnd(22)} ${measured.perSecond.toFixed(0).padStart(6)}/s  p50 ${measured.p50.toFixed(1)} ms  p99 ${measured.p99.toFixed(1)} ms  ${measured.bytes} bytes (${measured.encoding})`);
     }
   }
   console.log(`\nmedians of ${ROUNDS} rounds, ${CONNECTIONS} connections, ${SECONDS} s each:`);
