@@ -18,6 +18,7 @@
 //   (issue 9's target is at 10,000 watchers: `npm run bench` passes --watchers 10000; --quick: 5 holds)
 //   --clients: client processes (default 4 at 2,000 watchers or more, else 1); a list measures each
 //   in turn on the same runtime (a new event each), to tell whether the clients or the server limit the spread.
+//   --perf: profile workerd with Linux perf over the holds (the last --clients round) and print its time by layer.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_ADMIN, call, startLocalRuntime } from '../scripts/lib/local-runtime';
@@ -26,6 +27,7 @@ import { closeOnSignal } from './lib/signals';
 import { readdirSync, readFileSync } from 'node:fs';
 import { quick, recordResult, type Figure } from './lib/results';
 import { sharedNow, type ChildMessage, type ParentMessage } from './lib/seat-stream-client';
+import { startProfile, type Profile } from './lib/workerd-profile';
 
 const HOLDS = option('holds', quick() ? 5 : 20);
 const WATCHERS = option('watchers', 1);
@@ -38,6 +40,7 @@ const CLIENT_COUNTS = (() => {
   if (!counts.length || counts.some((count) => !Number.isInteger(count) || count < 1 || count > WATCHERS)) throw new Error('--clients must be positive integers (at most --watchers), comma-separated');
   return counts;
 })();
+const PROFILE = process.argv.includes('--perf');
 const CLIENT_SCRIPT = fileURLToPath(new URL('./lib/seat-stream-client.ts', import.meta.url));
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
@@ -211,6 +214,7 @@ interface Round {
   holdSeconds: number;
   cpu: { workerd: number; clients: number; bench: number } | null;
   rss: { before: number | null; after: number | null };
+  profile: Profile | null;
 }
 
 async function setUpEvent(base: string, admin: string, n: number): Promise<{ eventId: string; seat: string }> {
@@ -231,7 +235,7 @@ async function setUpEvent(base: string, admin: string, n: number): Promise<{ eve
   return { eventId, seat: view.body.tickets[0]!.id };
 }
 
-async function measureRound(base: string, admin: string, buyer: string, clientCount: number): Promise<Round> {
+async function measureRound(base: string, admin: string, buyer: string, clientCount: number, profile: boolean): Promise<Round> {
   const { eventId, seat } = await setUpEvent(base, admin, clientCount);
   const clients = Array.from({ length: clientCount }, () => new ClientProcess());
   try {
@@ -258,7 +262,9 @@ async function measureRound(base: string, admin: string, buyer: string, clientCo
       holdSeconds: 0,
       cpu: null,
       rss: { before: rssBefore, after: rssAfter },
+      profile: null,
     };
+    let profiler: ReturnType<typeof startProfile> = null;
     let frameIndex = 0;
     const frames = async (expected: string): Promise<Frame[]> => {
       const index = frameIndex++;
@@ -273,6 +279,8 @@ async function measureRound(base: string, admin: string, buyer: string, clientCo
       if (i === 0) {
         cpuStart = cpuSeconds(clients);
         holdsStart = performance.now();
+        const [workerd] = workerdPids();
+        if (profile && workerd) profiler = startProfile(workerd);
       }
       const sent = sharedNow();
       const held = await call<{ bookingId: string }>(base, `/api/bookings/${eventId}`, { method: 'POST', token: buyer, json: { ticketIds: [seat] } });
@@ -308,6 +316,7 @@ async function measureRound(base: string, admin: string, buyer: string, clientCo
     round.holdSeconds = (performance.now() - holdsStart) / 1000;
     const cpuEnd = cpuSeconds(clients);
     if (cpuStart && cpuEnd) round.cpu = { workerd: cpuEnd.workerd - cpuStart.workerd, clients: cpuEnd.clients - cpuStart.clients, bench: cpuEnd.bench - cpuStart.bench };
+    round.profile = (await profiler?.stop()) ?? null;
     return round;
   } finally {
     await Promise.all(clients.map((client) => client.close()));
@@ -339,6 +348,13 @@ function report(round: Round): Figure[] {
     const wall = round.holdSeconds;
     const share = (seconds: number) => `${seconds.toFixed(2)} s (${((seconds / wall) * 100).toFixed(0)}% of one core)`;
     console.log(`[${tag}] CPU over the ${HOLDS} holds (${wall.toFixed(1)} s): workerd ${share(round.cpu.workerd)}, client processes ${share(round.cpu.clients)}, this process ${share(round.cpu.bench)}`);
+    // Each hold is two frames at every watcher (reserved, then available again).
+    const perFrame = (seconds: number) => `${((seconds / (HOLDS * 2 * WATCHERS)) * 1e6).toFixed(0)} µs`;
+    console.log(`[${tag}] CPU per frame per watcher: workerd ${perFrame(round.cpu.workerd)}, client processes ${perFrame(round.cpu.clients)} (× ${WATCHERS} watchers on one workerd thread is the fan-out's floor)`);
+  }
+  if (round.profile) {
+    console.log(`[${tag}] workerd profile over the holds (perf, ${round.profile.samples} samples), by layer: ${round.profile.layers.map(({ layer, percent }) => `${layer} ${percent}%`).join('; ')}`);
+    console.log(`[${tag}] top symbols: ${round.profile.top.map(({ symbol, percent }) => `${percent}% ${symbol}`).join('\n    ')}`);
   }
   if (round.rss.before !== null && round.rss.after !== null) {
     const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
@@ -365,10 +381,13 @@ function report(round: Round): Figure[] {
     { label: `first → last within one client process, median of the processes' medians${suffix}`, value: round1(clientMedianSpread), unit: 'ms' },
     { label: `hold round trip, median${suffix}`, value: round1(median(round.roundTrips)), unit: 'ms' },
   ];
+  for (const { layer, percent } of round.profile?.layers ?? []) figures.push({ label: `workerd time in ${layer} (perf samples over the holds)${suffix}`, value: percent, unit: '%' });
   if (round.cpu) {
     figures.push(
       { label: `workerd CPU over the holds, share of one core${suffix}`, value: Math.round((round.cpu.workerd / round.holdSeconds) * 100), unit: '%' },
       { label: `client processes' CPU over the holds, share of one core${suffix}`, value: Math.round((round.cpu.clients / round.holdSeconds) * 100), unit: '%' },
+      { label: `workerd CPU per frame per watcher${suffix}`, value: Math.round((round.cpu.workerd / (HOLDS * 2 * WATCHERS)) * 1e6), unit: 'µs' },
+      { label: `client processes' CPU per frame per watcher${suffix}`, value: Math.round((round.cpu.clients / (HOLDS * 2 * WATCHERS)) * 1e6), unit: 'µs' },
     );
   }
   return figures;
@@ -380,7 +399,7 @@ async function measure(base: string): Promise<void> {
   const rounds: Round[] = [];
   const figures: Figure[] = [];
   for (const clientCount of CLIENT_COUNTS) {
-    const round = await measureRound(base, admin, buyer, clientCount);
+    const round = await measureRound(base, admin, buyer, clientCount, PROFILE && clientCount === CLIENT_COUNTS.at(-1));
     rounds.push(round);
     figures.push(...report(round));
   }
