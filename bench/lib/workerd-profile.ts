@@ -9,7 +9,8 @@ import { join } from 'node:path';
 /** The first matching layer takes the sample; the order matters (jsg:: is workerd's JS glue, before workerd::). */
 const LAYERS: Array<[string, RegExp]> = [
   ['kernel (sockets, scheduling)', /\[k\]/],
-  ['V8 + JS glue (promises, handles, GC, jsg)', /v8::|Builtins_|\[JIT\]|jsg::|JIT/],
+  ['JS code, JIT-compiled (the relay\'s and the route\'s own code)', /^\[JIT\]/],
+  ['V8 runtime + workerd JS glue (promises, handles, GC, jsg)', /v8::|Builtins_|jsg::/],
   ['Streams API (writers, IdentityTransformStream, pumpTo)', /workerd::api::/],
   ['RPC byte streams (capnp)', /capnp::/],
   ['HTTP output (kj Http*)', /Http/],
@@ -40,7 +41,9 @@ export function startProfile(pid: number): { stop(): Promise<Profile | null> } |
         recorder.kill('SIGINT');
         await exited;
         const text = execFileSync('perf', ['report', '-i', data, '--stdio', '--sort', 'dso,sym'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 });
-        const samples = Number(/# Samples: (\d+)/.exec(text)?.[1] ?? 0);
+        // "# Samples: 12K of event 'cpu-clock'"
+        const [, count, scale] = /# Samples: ([\d.]+)([KM]?)/.exec(text) ?? [];
+        const samples = Math.round(Number(count ?? 0) * (scale === 'K' ? 1e3 : scale === 'M' ? 1e6 : 1));
         const sums = new Map<string, number>();
         const top: Profile['top'] = [];
         for (const line of text.split('\n')) {
