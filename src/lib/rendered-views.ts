@@ -9,15 +9,28 @@ const GZIP_FROM_BYTES = 32 * 1024;
 
 export interface RenderedView {
   text: string;
-  /** The text gzipped, made by the first request that accepts it (and shared by the rest). */
-  gzipped?: Promise<ArrayBuffer>;
+  /** The text gzipped, once the first request that accepts gzip has compressed it (shared by the rest as plain bytes). */
+  gzipped?: ArrayBuffer;
+  /** A request is compressing it now. */
+  compressing?: boolean;
 }
 
-/** The view's body in the encoding the client accepts: gzip, compressed once per version, for a big one. */
+/**
+ * The view's body in the encoding the client accepts: gzip, compressed once per version, for a big
+ * one. Only finished bytes are shared: a request never waits on another request's compression (the
+ * Workers runtime cancels a request that waits on I/O only another request settles), so one that
+ * comes while the first compresses is sent the text as it is.
+ */
 export function encodedBody(view: RenderedView, acceptEncoding: string | undefined): { body: string | ArrayBuffer | Promise<ArrayBuffer>; gzip: boolean } {
   if (view.text.length < GZIP_FROM_BYTES || !/\bgzip\b/i.test(acceptEncoding ?? '')) return { body: view.text, gzip: false };
-  view.gzipped ??= new Response(new Blob([view.text]).stream().pipeThrough(new CompressionStream('gzip'))).arrayBuffer();
-  return { body: view.gzipped, gzip: true };
+  if (view.gzipped) return { body: view.gzipped, gzip: true };
+  if (view.compressing) return { body: view.text, gzip: false };
+  view.compressing = true;
+  const compressed = new Response(new Blob([view.text]).stream().pipeThrough(new CompressionStream('gzip')))
+    .arrayBuffer()
+    .then((bytes) => (view.gzipped = bytes))
+    .finally(() => (view.compressing = false));
+  return { body: compressed, gzip: true };
 }
 
 export class RenderedViews {

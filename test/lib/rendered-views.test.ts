@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodedBody, RenderedViews } from '../../src/lib/rendered-views';
+import { encodedBody, RenderedViews, type RenderedView } from '../../src/lib/rendered-views';
 
 describe('rendered event views', () => {
   it('answer only for the version they were rendered for', () => {
@@ -39,15 +39,29 @@ describe('rendered event views', () => {
   });
 
   it('send a big body gzipped, compressed once, to a client that accepts gzip', async () => {
-    const view = { text: JSON.stringify({ tickets: Array.from({ length: 2000 }, (_, i) => ({ id: i, status: 'available' })) }) };
+    const view: RenderedView = { text: JSON.stringify({ tickets: Array.from({ length: 2000 }, (_, i) => ({ id: i, status: 'available' })) }) };
 
     const first = encodedBody(view, 'gzip, deflate, br');
+    const compressed = await first.body;
     const second = encodedBody(view, 'br, gzip');
 
     expect(first.gzip).toBe(true);
-    expect(second.body).toBe(first.body);
-    const inflated = await new Response(new Blob([await first.body]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+    expect(second).toEqual({ body: compressed, gzip: true });
+    const inflated = await new Response(new Blob([compressed]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
     expect(inflated).toBe(view.text);
+  });
+
+  it('never hands a request another request\'s compression still under way: it gets the text as it is', async () => {
+    const view: RenderedView = { text: 'y'.repeat(64 * 1024) };
+
+    const first = encodedBody(view, 'gzip');
+    const meanwhile = encodedBody(view, 'gzip');
+
+    expect(first.gzip).toBe(true);
+    expect(first.body).toBeInstanceOf(Promise);
+    expect(meanwhile).toEqual({ body: view.text, gzip: false });
+    await first.body;
+    expect(encodedBody(view, 'gzip').body).toBeInstanceOf(ArrayBuffer);
   });
 
   it('send a small body, or any body to a client that does not accept gzip, as it is', () => {
