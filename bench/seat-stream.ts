@@ -99,6 +99,32 @@ function workerdRss(): number | null {
   }
 }
 
+/** Open files (sockets included) of the workerd processes; null where /proc is missing. */
+function workerdOpenFiles(): number | null {
+  try {
+    const pids = workerdPids();
+    return pids.length ? pids.reduce((total, pid) => total + readdirSync(`/proc/${pid}/fd`).length, 0) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * After a round's clients went away, until workerd has closed their sockets: a process may open
+ * 20,000 files here, so a second round of 10,000 streams opened while the first round's are still
+ * open makes workerd fail its accept() (and exit).
+ */
+async function waitForSocketsClosed(baseline: number | null, timeoutMs = 60_000): Promise<void> {
+  if (baseline === null) return;
+  const deadline = Date.now() + timeoutMs;
+  let open = workerdOpenFiles();
+  while (open !== null && open > baseline + 200 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    open = workerdOpenFiles();
+  }
+  if (open !== null && open > baseline + 200) console.warn(`workerd still has ${open} files open (${baseline} before the round)`);
+}
+
 /** The clock ticks a second of /proc/<pid>/stat (sysconf(_SC_CLK_TCK): 100 on Linux). */
 const CLOCK_TICKS = 100;
 
@@ -237,6 +263,7 @@ async function setUpEvent(base: string, admin: string, n: number): Promise<{ eve
 
 async function measureRound(base: string, admin: string, buyer: string, clientCount: number, profile: boolean): Promise<Round> {
   const { eventId, seat } = await setUpEvent(base, admin, clientCount);
+  const filesBefore = workerdOpenFiles();
   const clients = Array.from({ length: clientCount }, () => new ClientProcess());
   try {
     const rssBefore = workerdRss();
@@ -320,6 +347,7 @@ async function measureRound(base: string, admin: string, buyer: string, clientCo
     return round;
   } finally {
     await Promise.all(clients.map((client) => client.close()));
+    await waitForSocketsClosed(filesBefore);
   }
 }
 
