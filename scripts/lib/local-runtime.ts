@@ -34,12 +34,16 @@ export interface LocalRuntime {
   miniflare: Miniflare;
   /** A node-postgres connection string of the fresh database (a benchmark's checks read it directly). */
   databaseUrl: string;
+  /** `host:port` of the Worker's local Neon proxy. */
+  neonProxy: string;
   close(): Promise<void>;
 }
 
 export interface LocalRuntimeOptions {
   /** Bindings added to the Worker's (e.g. BENCH_ROUTES: 'true', which only benchmarks set). */
   bindings?: Record<string, string>;
+  /** Serve the Neon proxy's fault switch (scripts/lib/local-neon-proxy.ts) at `neonProxy`/__faults: tests only. */
+  faultControl?: boolean;
 }
 
 
@@ -71,7 +75,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
     await ensureAdmin(drizzle(client), LOCAL_ADMIN.email, LOCAL_ADMIN.password);
     await client.end();
 
-    const proxy = await startLocalNeonProxy({ upstream: database.upstream, serializeSessions: database.kind === 'pglite' });
+    const proxy = await startLocalNeonProxy({ upstream: database.upstream, serializeSessions: database.kind === 'pglite', faultControl: options.faultControl });
     cleanups.push(() => proxy.close());
 
     log('bundling the Worker (wrangler deploy --dry-run) …');
@@ -136,7 +140,7 @@ export async function startLocalRuntime(name: string, log: (line: string) => voi
         await db.end();
       }
     };
-    return { base: url.origin, signIn, miniflare: mf, databaseUrl: database.nodeConnectionString, close };
+    return { base: url.origin, signIn, miniflare: mf, databaseUrl: database.nodeConnectionString, neonProxy: proxy.address, close };
   } catch (error) {
     await close();
     throw error;

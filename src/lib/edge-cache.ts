@@ -55,9 +55,53 @@ export function cacheKey(path: string): string {
   return `${ORIGIN}${path}`;
 }
 
-// Loads in flight in this isolate, by key: when an on-sale opens, hundreds of requests miss the
-// cache at once, and they should cost one database session, not hundreds.
-const inFlight = new Map<string, Promise<unknown>>();
+/**
+ * Loads in flight in this isolate, by key: when an on-sale opens, hundreds of requests miss the
+ * cache at once, and they should cost one load, not hundreds. The others must not await the
+ * loader's promise: the Workers runtime runs such a continuation in the context of the request
+ * that settled it (the waiter's own I/O then fails, "Cannot perform I/O on behalf of a different
+ * request") and cancels the waiter as hung if that request goes away. So a waiter sleeps on its
+ * own timers and picks up the outcome the loader leaves here, which is plain data.
+ */
+interface SharedLoad {
+  startedAt: number;
+  outcome?: { value: unknown } | { error: unknown };
+}
+const loadsInFlight = new Map<string, SharedLoad>();
+/** A load older than this is presumed lost (its request cancelled): the next request loads itself. */
+export const SHARED_LOAD_WAIT_MS = 8000;
+const POLL_FIRST_MS = 1;
+const POLL_MAX_MS = 20;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits, on this request's own timers, for another request's load: its outcome, or undefined if it took too long. */
+async function outcomeOf(shared: SharedLoad): Promise<SharedLoad['outcome']> {
+  let delay = POLL_FIRST_MS;
+  const giveUpAt = shared.startedAt + SHARED_LOAD_WAIT_MS;
+  while (!shared.outcome && Date.now() < giveUpAt) {
+    await sleep(delay);
+    delay = Math.min(POLL_MAX_MS, delay * 2);
+  }
+  return shared.outcome;
+}
+
+/** Runs `load` as the isolate's one load of `key`, leaving its outcome for the requests waiting on it. */
+async function loadShared<T>(key: string, load: () => Promise<T | null>, store: (value: T | null) => void): Promise<T | null> {
+  const shared: SharedLoad = { startedAt: Date.now() };
+  loadsInFlight.set(key, shared);
+  try {
+    const value = await load();
+    store(value);
+    shared.outcome = { value };
+    return value;
+  } catch (error) {
+    shared.outcome = { error };
+    throw error;
+  } finally {
+    if (loadsInFlight.get(key) === shared) loadsInFlight.delete(key);
+  }
+}
 
 /**
  * Stale-if-error: a copy is fresh for its TTL, then kept this much longer to answer while the
@@ -91,19 +135,18 @@ export async function cachedJson<T>(
     }
     if (value !== null && options.staleIfError !== false && now < freshUntil + STALE_IF_ERROR_SECONDS * 1000) stale = { value };
   }
-  let loading = inFlight.get(key) as Promise<T | null> | undefined;
-  if (!loading) {
-    loading = load()
-      .then((value) => {
-        storeJson(ctx, key, value, ttlSeconds);
-        return value;
-      })
-      .finally(() => inFlight.delete(key));
-    inFlight.set(key, loading);
-  }
-  if (!stale) return loading;
+  const loadOnce = async (): Promise<T | null> => {
+    const shared = loadsInFlight.get(key);
+    if (shared && Date.now() - shared.startedAt < SHARED_LOAD_WAIT_MS) {
+      const outcome = await outcomeOf(shared);
+      if (outcome && 'value' in outcome) return outcome.value as T | null;
+      if (outcome) throw outcome.error;
+    }
+    return loadShared(key, load, (value) => storeJson(ctx, key, value, ttlSeconds));
+  };
+  if (!stale) return loadOnce();
   try {
-    return await loading;
+    return await loadOnce();
   } catch (error) {
     console.warn(`edge cache: answering a stale copy of ${key}, its load failed`, error);
     return stale.value;

@@ -46,9 +46,10 @@ async function objectRows(stub: DurableObjectStub, skip: (table: string, row: Re
       .exec<{ name: string }>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name`)
       .toArray()
       .map((row) => row.name);
-    const dump: Record<string, unknown> = { alarm: await state.storage.getAlarm() };
-    for (const table of tables) dump[table] = state.storage.sql.exec(`SELECT * FROM "${table}" ORDER BY rowid`).toArray().filter((row) => !skip(table, row));
-    return JSON.stringify(dump);
+    // A table a line, so a failed comparison names the table that changed.
+    const dump: Record<string, string> = { alarm: JSON.stringify(await state.storage.getAlarm()) };
+    for (const table of tables) dump[table] = JSON.stringify(state.storage.sql.exec(`SELECT * FROM "${table}" ORDER BY rowid`).toArray().filter((row) => !skip(table, row)));
+    return dump;
   });
 }
 
@@ -67,17 +68,17 @@ const seatStreamSubscriptions = (table: string) => table === 'seat_relays';
 
 export interface Snapshot {
   postgres: Record<string, string>;
-  ticketLocks: Record<string, string>;
-  waitingRooms: Record<string, string>;
+  ticketLocks: Record<string, Record<string, string>>;
+  waitingRooms: Record<string, Record<string, string>>;
 }
 
 export async function snapshot(actors: Actors): Promise<Snapshot> {
-  const ticketLocks: Record<string, string> = {};
-  const waitingRooms: Record<string, string> = {};
+  const ticketLocks: Snapshot['ticketLocks'] = {};
+  const waitingRooms: Snapshot['waitingRooms'] = {};
   for (const eventId of actors.eventIds) {
     ticketLocks[eventId] = await objectRows(env.TICKET_LOCK.getByName(eventId), seatStreamSubscriptions);
     const room = await objectRows(env.WAITING_ROOM.getByName(eventId), waitingRoomClockwork);
-    waitingRooms[eventId] = JSON.stringify({ ...JSON.parse(room), alarm: null });
+    waitingRooms[eventId] = { ...room, alarm: 'null' };
   }
   return { postgres: await postgresRows(actors), ticketLocks, waitingRooms };
 }

@@ -2,7 +2,7 @@
 // requests for one missing event costs one lookup, not one each), and a bounded copy in the isolate
 // answers before the Cache API (which is a no-op on *.workers.dev and costs a read everywhere).
 import { describe, expect, it } from 'vitest';
-import { cachedJson, cacheKey, NOT_FOUND_TTL_SECONDS, purge } from '../../src/lib/edge-cache';
+import { cachedJson, cacheKey, NOT_FOUND_TTL_SECONDS, purge, SHARED_LOAD_WAIT_MS } from '../../src/lib/edge-cache';
 import { TestClock, unique } from '../helpers';
 
 function context() {
@@ -78,6 +78,56 @@ describe('cachedJson', () => {
       clock.advance(61_000);
       const load = counted({ version: 2 });
       expect(await cachedJson(context().ctx, key, 60, load)).toEqual({ version: 2 });
+      expect(load.calls).toBe(1);
+    });
+  });
+
+  it('asks once for many simultaneous misses of one key, and hands each the value', async () => {
+    const key = cacheKey(`/test/together/${unique()}`);
+    let calls = 0;
+    const slowLoad = async () => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return { loaded: 'once' };
+    };
+
+    const answers = await Promise.all(Array.from({ length: 20 }, () => cachedJson(context().ctx, key, 60, slowLoad)));
+
+    expect(calls).toBe(1);
+    expect(answers).toEqual(Array(20).fill({ loaded: 'once' }));
+  });
+
+  it('fails the requests waiting on a load that failed, and the next request loads afresh', async () => {
+    const key = cacheKey(`/test/together-failed/${unique()}`);
+    let calls = 0;
+    const failingLoad = async (): Promise<{ loaded: string }> => {
+      calls++;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      throw new Error('database down');
+    };
+
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => cachedJson(context().ctx, key, 60, failingLoad)));
+
+    expect(calls).toBe(1);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(5).fill('rejected'));
+    expect(await cachedJson(context().ctx, key, 60, counted({ loaded: 'later' }))).toEqual({ loaded: 'later' });
+  });
+
+  it('waits for a load that never ends no longer than SHARED_LOAD_WAIT_MS, then loads itself', async () => {
+    const key = cacheKey(`/test/together-lost/${unique()}`);
+    const clock = new TestClock();
+    await clock.during(async () => {
+      // A load whose request went away: it never settles.
+      void cachedJson(context().ctx, key, 60, () => new Promise<never>(() => {}));
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      const load = counted({ loaded: 'by the waiter' });
+      const waiting = cachedJson(context().ctx, key, 60, load);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(load.calls).toBe(0);
+
+      clock.advance(SHARED_LOAD_WAIT_MS);
+
+      expect(await waiting).toEqual({ loaded: 'by the waiter' });
       expect(load.calls).toBe(1);
     });
   });
