@@ -247,6 +247,11 @@ const soldOutSeen = new Promise<void>((resolve) => (markSoldOut = resolve));
 let markSaleStarted!: () => void;
 const saleStarted = new Promise<void>((resolve) => (markSaleStarted = resolve));
 const stats = { holds: 0, conflicts: 0, paid: 0, seatsPaid: 0, cancelled: 0, expired: 0, refusedHolds: 0, payFailed: 0, noSeats: 0 };
+/** Refused holds by answer (`403 queue_required` …), and how many came after the admission's token had run out. */
+const refusals = new Map<string, number>();
+let refusedAfterTokenRanOut = 0;
+/** Per buyer, from admission to the answer of their first hold request: how long shopping waited here. */
+const admittedToFirstHoldMs: number[] = [];
 
 /**
  * The next poll: about when the ETA says the turn comes (never sooner than 3 s), and at least every
@@ -361,6 +366,7 @@ async function shop(buyer: Buyer): Promise<void> {
       queueToken: buyer.queueToken,
       json: { seats },
     });
+    if (attempt === 0 && buyer.admittedAt) admittedToFirstHoldMs.push(Date.now() - buyer.admittedAt);
     if (hold.status === 201) {
       stats.holds++;
       await afterHold(buyer, hold.body.bookingId, seats);
@@ -373,6 +379,9 @@ async function shop(buyer: Buyer): Promise<void> {
     }
     // 403 (the admission is used up or expired), 409 ticket_limit: nothing more to try.
     stats.refusedHolds++;
+    const refusal = `${hold.status} ${hold.body.error?.code ?? ''}`;
+    refusals.set(refusal, (refusals.get(refusal) ?? 0) + 1);
+    if (buyer.admittedAt && Date.now() > buyer.admittedAt + TOKEN_MINUTES * 60_000) refusedAfterTokenRanOut++;
     buyer.outcome = 'refused';
     return;
   }
@@ -739,6 +748,12 @@ async function main(): Promise<boolean> {
         : `  sold out ${soldOutSeconds.toFixed(0)} s after the sale began`,
     );
     console.log(`  buyers: ${[...outcomes].map(([k, v]) => `${k} ${v}`).join(', ')}; holds ${stats.holds}, 409 conflicts ${stats.conflicts}, payments ${stats.paid} (${stats.seatsPaid} seats)`);
+    const waits = [...admittedToFirstHoldMs].sort((a, b) => a - b);
+    const waitAt = (p: number) => (waits.length ? waits[Math.min(waits.length - 1, Math.floor((waits.length * p) / 100))]! / 1000 : 0);
+    console.log(
+      `  refused holds: ${[...refusals].map(([k, v]) => `${k} × ${v}`).join(', ') || 'none'}; ${refusedAfterTokenRanOut} of them after the buyer's ${TOKEN_MINUTES}-minute admission had run out. ` +
+        `Admission → first hold answered: median ${waitAt(50).toFixed(1)} s, p90 ${waitAt(90).toFixed(1)} s (the simulated buyers share ${CONCURRENCY} requests in flight)`,
+    );
     console.log(`  admissions: ${admittedTotal.toLocaleString('en')} over ${tickTimes.length} ticks; ${rate.toFixed(0)}/min between the first tick and ${((cutoff - (tickTimes[0] ?? cutoff)) / 1000).toFixed(0)} s later (configured ${ADMIT_PER_MINUTE}: ${(rateError * 100).toFixed(1)} %); whole minutes: ${perMinute.join(', ') || 'none'}`);
     console.log(
       `  FIFO violations: ${fifoViolations} (of ${checked.length} in the expected order: the draw of ${draw.length}, then ${lateOrder.length} later joins in ${lateWaves.length} waves; ` +
@@ -766,6 +781,10 @@ async function main(): Promise<boolean> {
       { label: '5xx answers', value: counts.fiveHundreds, target: '0', met: counts.fiveHundreds === 0 },
       { label: 'FIFO violations after the draw', value: fifoViolations, target: '0', met: fifoViolations === 0 },
       { label: '429 answers waited out', value: counts.tooMany },
+      { label: 'buyers refused a hold', value: stats.refusedHolds, unit: `of ${BUYERS}` },
+      { label: 'of them after their admission ran out', value: refusedAfterTokenRanOut },
+      { label: 'admission → first hold answered, median', value: Math.round(waitAt(50) * 10) / 10, unit: 's' },
+      { label: 'admission → first hold answered, p90', value: Math.round(waitAt(90) * 10) / 10, unit: 's' },
       { label: 'requests', value: counts.requests },
     ];
     // The chart's series: seats sold (booked) from the availability each second; admitted and in

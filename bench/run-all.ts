@@ -19,7 +19,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCHES: Array<{ name: string; file: string; full?: string[]; needsPostgresServer?: boolean }> = [
   { name: 'holds', file: 'bench/holds.ts' },
   { name: 'reads', file: 'bench/reads.ts' },
-  { name: 'seat-stream', file: 'bench/seat-stream.ts', full: ['--watchers', '10000'] },
+  { name: 'seat-stream', file: 'bench/seat-stream.ts', full: ['--watchers', '10000', '--relay-share'] },
   { name: 'waiting-room', file: 'bench/waiting-room.ts', full: ['--sockets', '15000'] },
   { name: 'queue-tick', file: 'bench/queue-tick.ts' },
   // Plain Node (no workerd): a line of 1,000,000 over 16 shards and a coordinator, beside 10,000.

@@ -28,12 +28,11 @@
 //   subscription back if the TicketLock dropped it or lost its storage, and notices a new epoch.
 import { DurableObject } from 'cloudflare:workers';
 import type { Bindings } from '../env';
-import { assertRelaysEvent, seatRelayName } from './object-name';
+import { assertRelaysEvent, RELAYS_PER_EVENT, seatRelayName } from './object-name';
 import { SeatStreamHub, HEARTBEAT_MS, MAX_BACKLOG_BYTES, MAX_WATCHERS, parseEventId, type StreamFormat } from './seat-stream';
 import { SeatCopy } from './seat-relay/seat-copy';
 import type { RelayBatch, RelayEndpoint } from './ticket-lock/seat-relays';
 
-export const RELAYS_PER_EVENT = 8;
 /** One relay's share: what one TicketLock served alone before relays. */
 export const RELAY_MAX_WATCHERS = MAX_WATCHERS;
 /**
@@ -199,4 +198,4 @@ export class SeatRelay extends DurableObject<Bindings> implements RelayEndpoint 
   }
 }
 
-export { seatRelayName };
+export { RELAYS_PER_EVENT, seatRelayName };

@@ -16,6 +16,9 @@ export function assertServesEvent(ctx: DurableObjectState, eventId: string, what
   }
 }
 
+/** Seat-stream relays an event has (src/durable/SeatRelay.ts); here, a leaf module, so benchmarks can read it. */
+export const RELAYS_PER_EVENT = 8;
+
 /** The name of relay `k` of an event's seat stream (src/durable/SeatRelay.ts): the canonical event id, then the relay's number. */
 export function seatRelayName(eventId: string, k: number): string {
   return `${eventId}:relay:${k}`;

@@ -33,7 +33,7 @@ import {
   wrongContentType,
   type JsonSchema,
 } from './arbitraries';
-import { existingObjectsNamed, snapshot, type Actors } from './state';
+import { existingObjectsNamed, settled, snapshot, type Actors } from './state';
 
 interface FuzzRequest {
   method: string;
@@ -371,6 +371,7 @@ beforeAll(async () => {
     performerIds: [event.performerId, otherEvent.performerId, queued.performerId, draft.performerId],
     venueIds: [event.venueId, otherEvent.venueId, queued.venueId, draft.venueId],
   };
+  await settled(actors);
 });
 
 afterAll(() => {

@@ -97,3 +97,24 @@ export async function existingObjectsNamed(names: Iterable<string>): Promise<str
   }
   return found;
 }
+
+/**
+ * Waits until nothing the setup started is still under way in the background: a confirmed
+ * booking whose Postgres write was left to the alarm (a slow database under the whole suite's load
+ * does that) would otherwise land in the middle of a group and look like a change the fuzzer made.
+ */
+export async function settled(actors: Actors, withinMs = 30_000): Promise<void> {
+  const giveUpAt = Date.now() + withinMs;
+  for (;;) {
+    let pending = 0;
+    for (const eventId of actors.eventIds) {
+      pending += await runInDurableObject(env.TICKET_LOCK.getByName(eventId), async (_instance, state) => {
+        const hasBookings = state.storage.sql.exec(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'bookings'`).toArray().length > 0;
+        return hasBookings ? Number(state.storage.sql.exec(`SELECT count(*) AS n FROM bookings WHERE write_pending = 1`).one().n) : 0;
+      });
+    }
+    if (pending === 0) return;
+    if (Date.now() > giveUpAt) throw new Error(`${pending} confirmation write(s) still pending ${withinMs} ms after the setup`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodedBody, RenderedViews, type RenderedView } from '../../src/lib/rendered-views';
+import { encodedBody, GZIP_FROM_BYTES, RenderedViews, type RenderedView } from '../../src/lib/rendered-views';
 
 describe('rendered event views', () => {
   it('answer only for the version they were rendered for', () => {
@@ -62,6 +62,16 @@ describe('rendered event views', () => {
     expect(meanwhile).toEqual({ body: view.text, gzip: false });
     await first.body;
     expect(encodedBody(view, 'gzip').body).toBeInstanceOf(ArrayBuffer);
+  });
+
+  it('send a club-sized view (about 29 KB at 200 seats) gzipped as well', async () => {
+    const club: RenderedView = { text: JSON.stringify({ tickets: Array.from({ length: 200 }, (_, i) => ({ id: crypto.randomUUID(), section: 'Floor', row: String(i % 10), seat: i, status: 'available' })) }) };
+    expect(club.text.length).toBeGreaterThan(GZIP_FROM_BYTES);
+
+    const encoded = encodedBody(club, 'gzip, deflate');
+
+    expect(encoded.gzip).toBe(true);
+    expect(((await encoded.body) as ArrayBuffer).byteLength).toBeLessThan(club.text.length * 0.75);
   });
 
   it('send a small body, or any body to a client that does not accept gzip, as it is', () => {
