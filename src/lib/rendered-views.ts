@@ -70,3 +70,15 @@ export class RenderedViews {
     this.bytes -= view.body.text.length * 2;
   }
 }
+
+/**
+ * The answer for a rendered body: gzipped bytes shared by every request of its version where the
+ * client takes gzip, else the text. `headers` are the answer's own (ETag, Cache-Control).
+ */
+export async function renderedResponse(view: RenderedView, acceptEncoding: string | undefined, headers: Record<string, string>): Promise<Response> {
+  const encoded = encodedBody(view, acceptEncoding);
+  const all = { 'Content-Type': 'application/json; charset=UTF-8', Vary: 'Accept-Encoding', ...headers };
+  if (!encoded.gzip) return new Response(encoded.body as string, { headers: all });
+  // Already compressed: the runtime must send these bytes as they are.
+  return new Response(await encoded.body, { headers: { ...all, 'Content-Encoding': 'gzip' }, encodeBody: 'manual' });
+}

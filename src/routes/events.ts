@@ -9,7 +9,7 @@ import { effectiveSort, SEARCH_FACETS, SEARCH_SORTS, searchEvents, type SearchQu
 import { keywordWords } from '../db/search-keyword';
 import { cachedJson, cacheKey } from '../lib/edge-cache';
 import { adaptiveJson, type AdaptiveLifetimes } from '../lib/adaptive-cache';
-import { encodedBody, RenderedViews } from '../lib/rendered-views';
+import { renderedResponse, RenderedViews } from '../lib/rendered-views';
 import { canonicalId, parseId, parseQuery, text } from '../validation';
 import type { SeatStatusSnapshot } from '../durable/TicketLock';
 
@@ -213,11 +213,7 @@ export const eventRoutes = new Hono<AppEnv>()
       view = { text: renderEventView(document, seats) };
       renderedViews.remember(eventId, etag, view);
     }
-    const encoded = encodedBody(view, c.req.header('Accept-Encoding'));
-    const headers = { 'Content-Type': 'application/json; charset=UTF-8', ETag: etag, 'Cache-Control': cacheControl, Vary: 'Accept-Encoding' };
-    if (!encoded.gzip) return c.body(encoded.body as string, 200, headers);
-    // Already compressed: the runtime must send these bytes as they are.
-    return new Response(await encoded.body, { headers: { ...headers, 'Content-Encoding': 'gzip' }, encodeBody: 'manual' });
+    return renderedResponse(view, c.req.header('Accept-Encoding'), { ETag: etag, 'Cache-Control': cacheControl });
   });
 
 export const eventViewQuery = z.object({

@@ -121,6 +121,17 @@ describe('GET /api/events/:eventId/seatmap', () => {
     expect(again.status).toBe(304);
   });
 
+  it('sends the same seat map gzipped to a client that takes gzip', async () => {
+    const { eventId } = await createEvent(admin, { sections: Array.from({ length: 12 }, (_, i) => ({ name: `Section ${i + 1}`, rows: 20, seatsPerRow: 10 })), prices: Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`Section ${i + 1}`, 2500])) });
+    const text = await (await api(`/api/events/${eventId}/seatmap`)).text();
+
+    const gzipped = await api(`/api/events/${eventId}/seatmap`, { headers: { 'Accept-Encoding': 'gzip' } });
+
+    expect(gzipped.headers.get('Content-Encoding')).toBe('gzip');
+    expect(gzipped.headers.get('Cache-Control')).toBe('public, max-age=60');
+    expect(await gzipped.text()).toBe(text);
+  });
+
   it('hides drafts from everyone but admins, and answers unknown events 404 in the error shape', async () => {
     const draft = await createEvent(admin, { status: 'draft' });
     const customer = await signUp();
@@ -183,6 +194,24 @@ describe('GET /api/events/:eventId/availability', () => {
 
     expect(first.headers.get('Cache-Control')).toBe('public, max-age=1');
     expect(again.status).toBe(304);
+  });
+
+  it('sends the same body gzipped to a client that takes gzip', async () => {
+    const { eventId } = await createEvent(admin, { sections: [{ name: 'Floor', rows: 50, seatsPerRow: 100 }], prices: { Floor: 2500 } });
+    const plain = await api(`/api/events/${eventId}/availability`);
+    const text = await plain.text();
+
+    const gzipped = await api(`/api/events/${eventId}/availability`, { headers: { 'Accept-Encoding': 'gzip, deflate' } });
+    const again = await api(`/api/events/${eventId}/availability`, { headers: { 'Accept-Encoding': 'gzip' } });
+
+    expect(plain.headers.get('Content-Encoding')).toBeNull();
+    for (const answer of [gzipped, again]) {
+      expect(answer.headers.get('Content-Encoding')).toBe('gzip');
+      expect(answer.headers.get('ETag')).toBe(plain.headers.get('ETag'));
+      expect(answer.headers.get('Cache-Control')).toBe('public, max-age=1');
+      // The runtime's fetch inflates a gzip answer for its caller, as a browser does.
+      expect(await answer.text()).toBe(text);
+    }
   });
 
   it('hides drafts from everyone but admins', async () => {
