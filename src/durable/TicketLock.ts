@@ -240,6 +240,7 @@ export class TicketLock extends DurableObject<Bindings> {
 
   async getBooking(eventId: string, bookingId: string): Promise<BookingState | null> {
     await this.load.ensureLoaded(eventId);
+    await this.transfers.settleAround(eventId, bookingId);
     return this.rows.state(eventId, bookingId);
   }
 

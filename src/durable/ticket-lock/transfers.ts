@@ -7,7 +7,8 @@
 // this object moves the rows as Postgres did. A write that failed puts the booking back to
 // 'confirmed' and nothing moved here; because a failed write may still have committed (the answer
 // was lost, or the instance went away during it), each attempt is recorded before the write and
-// the next transfer of that booking first asks Postgres which of its unsettled attempts landed.
+// the next transfer of that booking, or the next read of either booking, first asks Postgres which
+// of its unsettled attempts landed.
 import type { Bindings } from '../../env';
 import { withDb } from '../../db/client';
 import { TRANSFER_PAYMENT_PROVIDER, writeTransfer } from '../../db/transfers';
@@ -109,6 +110,20 @@ export class TicketTransfers {
     this.apply(sql.exec<AttemptRow>(`SELECT * FROM transfer_attempts WHERE to_booking_id = ?`, toBookingId).one(), now);
     this.deps.afterWrite();
     return { ok: true, booking: rows.state(input.eventId, toBookingId)! };
+  }
+
+  /**
+   * Before a booking is read: a transfer into or out of it whose answer was lost (its write failed
+   * here but may have committed) is settled from Postgres, so the recipient can open the booking
+   * that is already in their list. Costs one indexed look here when there is none; when Postgres
+   * cannot be asked, the booking reads as this object has it.
+   */
+  async settleAround(eventId: string, bookingId: string): Promise<void> {
+    const attempt = this.deps.sql
+      .exec<AttemptRow>(`SELECT * FROM transfer_attempts WHERE to_booking_id = ? OR from_booking_id = ?`, bookingId, bookingId)
+      .toArray()
+      .find((row) => !this.inFlight.has(row.to_booking_id));
+    if (attempt) await this.settleEarlierAttempts(eventId, attempt.from_booking_id);
   }
 
   private liveTicketIds(bookingId: string): string[] {
